@@ -1,0 +1,24 @@
+#include "app/app_context.h"
+
+#include "common/logging.h"
+
+namespace lathe::app {
+
+Status AppContext::Open() {
+  InitLogging(settings.log_level);
+  pool = std::make_unique<CpuPool>(settings.threads);
+  LATHE_ASSIGN_OR_RETURN(embedders, rag::EmbedderStore::Create(settings.data_dir, settings.embedder, pool.get()));
+  LATHE_ASSIGN_OR_RETURN(catalog, rag::Catalog::Open(settings.data_dir));
+  return Status::OK();
+}
+
+Result<std::unique_ptr<rag::CollectionIndex>> AppContext::LoadIndex(const std::string& name) {
+  LATHE_ASSIGN_OR_RETURN(rag::CollectionInfo collection, catalog->GetCollection(name));
+  LATHE_ASSIGN_OR_RETURN(std::shared_ptr<const rag::Embedder> embedder,
+                         embedders->ForCollection(catalog.get(), collection));
+  if (!embedder) return FailedPrecondition("collection '" + name + "' has no documents yet");
+  return rag::CollectionIndex::Load(catalog.get(), collection, settings.data_dir, std::move(embedder), settings.index,
+                                    pool.get());
+}
+
+}  // namespace lathe::app

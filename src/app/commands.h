@@ -1,0 +1,16 @@
+// The `lathe` subcommands: each Register* adds one to the CLI11 app and wires
+// it to the shared AppContext. Commands print results to stdout, diagnostics
+// to stderr, and set the exit code through the returned int.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "app/app_context.h"
+
+namespace lathe::app {
+
+// Registers ingest, delete, search, collections and eval. *exit_code receives
+// the command's status.
+void RegisterRagCommands(CLI::App* app, AppContext* ctx, int* exit_code);
+
+}  // namespace lathe::app

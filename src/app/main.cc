@@ -1,0 +1,33 @@
+// lathe: the command-line entry point. Parses global options, then runs one
+// subcommand (see commands.h).
+#include <omp.h>
+
+#include <CLI/CLI.hpp>
+
+#include "app/commands.h"
+#include "common/logging.h"
+
+int main(int argc, char** argv) {
+  // FAISS and BLAS would spread one query over all cores and fight each other;
+  // Lathe parallelises across requests and documents instead.
+  omp_set_num_threads(1);
+
+  lathe::app::AppContext ctx;
+  int exit_code = 0;
+  CLI::App app{"Lathe: a retrieval-augmented support assistant and an MLOps pipeline in one binary"};
+  app.set_version_flag("--version", "lathe 0.1.0");
+  app.require_subcommand(1);
+  app.add_option("--data-dir", ctx.settings.data_dir, "Directory holding the catalog, indexes and artifacts")
+      ->capture_default_str();
+  app.add_option("--log-level", ctx.settings.log_level, "debug, info, warn, error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->capture_default_str();
+  app.add_option("--threads", ctx.settings.threads, "Worker threads for CPU work (0: all cores)");
+  lathe::app::RegisterRagCommands(&app, &ctx, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return exit_code;
+}

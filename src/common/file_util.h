@@ -1,0 +1,32 @@
+// File helpers: whole-file reads with a size cap, crash-safe atomic writes
+// (temp file, fsync, rename, directory fsync), checksums and content hashes.
+// Stateless; all functions are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace lathe {
+
+// Reads the whole file. Fails with IOError if it cannot be opened or read and
+// with ResourceExhausted if it is larger than max_bytes.
+Result<std::string> ReadFile(const std::string& path, uint64_t max_bytes = UINT64_MAX);
+
+// Writes data to path so that a crash at any point leaves either the old file
+// or the complete new one: writes path.tmp.<pid>, fsyncs it, renames it over
+// path, then fsyncs the directory.
+Status AtomicWriteFile(const std::string& path, std::string_view data);
+
+// Creates dir and its parents if missing.
+Status EnsureDirectory(const std::string& dir);
+
+// CRC-32 (zlib polynomial) of data.
+uint32_t Crc32(std::string_view data);
+
+// Lower-case hex SHA-256 of data (64 characters).
+std::string Sha256Hex(std::string_view data);
+
+}  // namespace lathe

@@ -1,0 +1,40 @@
+// Embedder: turns texts into fixed-size, L2-normalised float vectors for the
+// vector index. Implementations: the built-in HashingEmbedder (no weights) and,
+// later, a remote OpenAI-compatible /v1/embeddings client. Implementations must
+// be thread-safe: ingestion calls Embed from every worker.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace lathe::rag {
+
+class Embedder {
+ public:
+  virtual ~Embedder() = default;
+  // Dimension of every vector.
+  virtual int dim() const = 0;
+  // Stable identity of the model and its settings ("hash-v1-d512"); stored
+  // with each collection so vectors from different embedders never mix.
+  virtual std::string id() const = 0;
+  // Writes texts.size() * dim() floats to out, row-major, one row per text.
+  // is_query lets asymmetric models treat questions and passages differently.
+  virtual Status Embed(const std::vector<std::string>& texts, bool is_query, float* out) const = 0;
+};
+
+struct EmbedderOptions {
+  // "lsa": trained on each collection (the default); "hash": training-free.
+  std::string kind = "lsa";
+  int dim = 256;
+};
+
+// The text an embedder sees for a chunk: its title line, then its body.
+inline std::string EmbeddingText(const std::string& title, const std::string& text) { return title + "\n" + text; }
+
+// Builds a stateless embedder ("hash"); InvalidArgument for other kinds.
+Result<std::unique_ptr<Embedder>> MakeStatelessEmbedder(const EmbedderOptions& options);
+
+}  // namespace lathe::rag

@@ -1,0 +1,225 @@
+#include "rag/embed/lsa_embedder.h"
+
+#include <Eigen/Dense>
+#include <Eigen/Sparse>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "common/binary_io.h"
+#include "common/file_util.h"
+#include "rag/index/snapshot_file.h"
+
+namespace lathe::rag {
+namespace {
+
+using MatrixF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic>;
+using SparseF = Eigen::SparseMatrix<float, Eigen::RowMajor>;
+
+MatrixF Orthonormalize(const MatrixF& m) {
+  Eigen::HouseholderQR<MatrixF> qr(m);
+  return qr.householderQ() * MatrixF::Identity(m.rows(), m.cols());
+}
+
+// Sparse term weights of one text: (1 + log tf) * idf, L2-normalised.
+template <typename Lookup>
+void Weights(const text::Analyzer& analyzer, const std::string& text, const Lookup& lookup, const std::vector<float>& idf,
+             std::vector<std::pair<uint32_t, float>>* out) {
+  std::unordered_map<uint32_t, float> tf;
+  for (const std::string& term : analyzer.Analyze(text)) {
+    int64_t id = lookup(term);
+    if (id >= 0) tf[static_cast<uint32_t>(id)] += 1.0f;
+  }
+  out->clear();
+  double norm = 0;
+  for (const auto& [id, f] : tf) {
+    float w = (1.0f + std::log(f)) * idf[id];
+    out->emplace_back(id, w);
+    norm += double(w) * w;
+  }
+  if (norm > 0) {
+    float inv = static_cast<float>(1.0 / std::sqrt(norm));
+    for (auto& [id, w] : *out) w *= inv;
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<LsaEmbedder>> LsaEmbedder::Train(const std::vector<std::string>& texts,
+                                                        const LsaOptions& options, CpuPool* pool) {
+  std::unique_ptr<LsaEmbedder> model(new LsaEmbedder());
+  const size_t n = texts.size();
+  std::vector<std::vector<std::string>> analyzed(n);
+  auto analyze = [&](size_t i) { analyzed[i] = model->analyzer_.Analyze(texts[i]); };
+  if (pool) {
+    pool->ParallelFor(n, analyze, 32);
+  } else {
+    for (size_t i = 0; i < n; ++i) analyze(i);
+  }
+  std::unordered_map<std::string, uint32_t> df;
+  for (auto& terms : analyzed) {
+    std::sort(terms.begin(), terms.end());
+    for (size_t i = 0; i < terms.size(); ++i) {
+      if (i == 0 || terms[i] != terms[i - 1]) ++df[terms[i]];
+    }
+  }
+  std::vector<std::pair<std::string, uint32_t>> candidates;
+  const double max_df = std::max(2.0, options.max_df_fraction * static_cast<double>(n));
+  for (auto& [term, count] : df) {
+    if (count >= static_cast<uint32_t>(options.min_df) && count <= max_df) candidates.emplace_back(term, count);
+  }
+  std::sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) {
+    return a.second > b.second || (a.second == b.second && a.first < b.first);
+  });
+  if (candidates.size() > static_cast<size_t>(options.max_vocabulary)) candidates.resize(options.max_vocabulary);
+  std::sort(candidates.begin(), candidates.end());  // stable term order for determinism
+  if (n < 2 || candidates.size() < 2) {
+    return InvalidArgument("LSA needs at least 2 texts sharing at least 2 terms (got " + std::to_string(n) +
+                           " texts, " + std::to_string(candidates.size()) + " usable terms)");
+  }
+  for (auto& [term, count] : candidates) {
+    model->term_ids_.emplace(term, static_cast<uint32_t>(model->terms_.size()));
+    model->terms_.push_back(term);
+    model->idf_.push_back(static_cast<float>(std::log(static_cast<double>(n) / count)));
+  }
+  const size_t vocab = model->terms_.size();
+  auto lookup = [&](const std::string& t) -> int64_t {
+    auto it = model->term_ids_.find(t);
+    return it == model->term_ids_.end() ? int64_t{-1} : int64_t{it->second};
+  };
+
+  // TF-IDF matrix, one row per text.
+  std::vector<Eigen::Triplet<float>> triplets;
+  std::vector<std::pair<uint32_t, float>> row;
+  for (size_t i = 0; i < n; ++i) {
+    std::unordered_map<uint32_t, float> tf;
+    for (const std::string& term : analyzed[i]) {
+      int64_t id = lookup(term);
+      if (id >= 0) tf[static_cast<uint32_t>(id)] += 1.0f;
+    }
+    double norm = 0;
+    row.clear();
+    for (const auto& [id, f] : tf) {
+      float w = (1.0f + std::log(f)) * model->idf_[id];
+      row.emplace_back(id, w);
+      norm += double(w) * w;
+    }
+    float inv = norm > 0 ? static_cast<float>(1.0 / std::sqrt(norm)) : 0.0f;
+    for (const auto& [id, w] : row) triplets.emplace_back(static_cast<int>(i), static_cast<int>(id), w * inv);
+  }
+  SparseF a(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(vocab));
+  a.setFromTriplets(triplets.begin(), triplets.end());
+  SparseF at = a.transpose();
+
+  // Randomised SVD (Halko, Martinsson & Tropp 2011) with power iterations.
+  const int k = static_cast<int>(std::min<size_t>({static_cast<size_t>(options.dim), n - 1, vocab - 1}));
+  const int l = static_cast<int>(std::min<size_t>(static_cast<size_t>(k + options.oversample), std::min(n, vocab)));
+  std::mt19937_64 rng(options.seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  MatrixF omega(static_cast<Eigen::Index>(vocab), l);
+  for (Eigen::Index c = 0; c < omega.cols(); ++c) {
+    for (Eigen::Index r = 0; r < omega.rows(); ++r) omega(r, c) = normal(rng);
+  }
+  MatrixF q = Orthonormalize(a * omega);
+  for (int it = 0; it < options.power_iterations; ++it) {
+    MatrixF z = Orthonormalize(at * q);
+    q = Orthonormalize(a * z);
+  }
+  MatrixF bt = at * q;  // vocab x l  (= B^T, B = Q^T A)
+  Eigen::SelfAdjointEigenSolver<MatrixF> eig(bt.transpose() * bt);
+  // Eigenvalues ascend; take the k largest.
+  MatrixF w = eig.eigenvectors().rightCols(k).rowwise().reverse();
+  Eigen::VectorXf sigma2 = eig.eigenvalues().tail(k).reverse();
+  model->dim_ = k;
+  model->trained_on_ = n;
+  model->term_vectors_.assign(vocab * static_cast<size_t>(k), 0.0f);
+  // Right singular vectors V = B^T W Sigma^-1; term vector = V * Sigma^p.
+  MatrixF v = bt * w;
+  for (int c = 0; c < k; ++c) {
+    float sigma = std::sqrt(std::max(sigma2(c), 1e-12f));
+    float scale = std::pow(sigma, options.sigma_power) / sigma;
+    for (size_t r = 0; r < vocab; ++r) model->term_vectors_[r * k + c] = v(static_cast<Eigen::Index>(r), c) * scale;
+  }
+  model->ComputeId();
+  return model;
+}
+
+void LsaEmbedder::ComputeId() {
+  std::string bytes(reinterpret_cast<const char*>(term_vectors_.data()), term_vectors_.size() * sizeof(float));
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "lsa-v1-d%d-%08x", dim_, Crc32(bytes) ^ static_cast<uint32_t>(terms_.size()));
+  id_ = buf;
+}
+
+void LsaEmbedder::EmbedOne(const std::string& text, float* out) const {
+  std::memset(out, 0, sizeof(float) * static_cast<size_t>(dim_));
+  std::vector<std::pair<uint32_t, float>> weights;
+  Weights(analyzer_, text,
+          [&](const std::string& t) -> int64_t {
+            auto it = term_ids_.find(t);
+            return it == term_ids_.end() ? int64_t{-1} : int64_t{it->second};
+          },
+          idf_, &weights);
+  for (const auto& [id, w] : weights) {
+    const float* tv = term_vectors_.data() + static_cast<size_t>(id) * dim_;
+    for (int c = 0; c < dim_; ++c) out[c] += w * tv[c];
+  }
+  double norm = 0;
+  for (int c = 0; c < dim_; ++c) norm += double(out[c]) * out[c];
+  if (norm > 0) {
+    float inv = static_cast<float>(1.0 / std::sqrt(norm));
+    for (int c = 0; c < dim_; ++c) out[c] *= inv;
+  }
+}
+
+Status LsaEmbedder::Embed(const std::vector<std::string>& texts, bool, float* out) const {
+  for (size_t i = 0; i < texts.size(); ++i) EmbedOne(texts[i], out + i * static_cast<size_t>(dim_));
+  return Status::OK();
+}
+
+Status LsaEmbedder::Save(const std::string& path) const {
+  BinaryWriter w;
+  w.Put<int32_t>(dim_);
+  w.Put<uint64_t>(trained_on_);
+  w.Put<uint64_t>(terms_.size());
+  for (const std::string& t : terms_) w.PutString(t);
+  w.PutArray(idf_);
+  w.PutArray(term_vectors_);
+  SnapshotHeader header;
+  header.version = kFormatVersion;
+  header.settings = id_;
+  return WriteSnapshot(path, header, w.buffer());
+}
+
+Result<std::unique_ptr<LsaEmbedder>> LsaEmbedder::Load(const std::string& path) {
+  SnapshotHeader header;
+  std::string payload;
+  LATHE_RETURN_IF_ERROR(ReadSnapshot(path, &header, &payload));
+  if (header.version != kFormatVersion) {
+    return Corruption(path + ": LSA model format version " + std::to_string(header.version) + " is not " +
+                      std::to_string(kFormatVersion));
+  }
+  std::unique_ptr<LsaEmbedder> model(new LsaEmbedder());
+  BinaryReader r(payload);
+  int32_t dim = 0;
+  uint64_t count = 0;
+  if (!r.Get(&dim) || !r.Get(&model->trained_on_) || !r.Get(&count) || dim <= 0 || count > payload.size()) return Corruption(path + ": truncated LSA model");
+  model->dim_ = dim;
+  for (uint64_t i = 0; i < count; ++i) {
+    std::string t;
+    if (!r.GetString(&t)) return Corruption(path + ": truncated LSA vocabulary");
+    model->term_ids_.emplace(t, static_cast<uint32_t>(i));
+    model->terms_.push_back(std::move(t));
+  }
+  if (!r.GetArray(&model->idf_) || !r.GetArray(&model->term_vectors_) || model->idf_.size() != count ||
+      model->term_vectors_.size() != count * static_cast<uint64_t>(dim)) {
+    return Corruption(path + ": LSA model arrays do not match its vocabulary");
+  }
+  model->ComputeId();
+  if (model->id_ != header.settings) return Corruption(path + ": LSA model id does not match its contents");
+  return model;
+}
+
+}  // namespace lathe::rag

@@ -1,0 +1,323 @@
+#include "rag/index/catalog.h"
+
+#include <chrono>
+#include <cstring>
+#include <ctime>
+
+#include "common/file_util.h"
+
+namespace lathe::rag {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+// Migration i takes the schema from version i to i+1.
+const char* kMigrations[] = {
+    R"sql(
+CREATE TABLE collections (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  tenant TEXT NOT NULL DEFAULT '',
+  embedder TEXT NOT NULL DEFAULT '',
+  generation INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE documents (
+  id INTEGER PRIMARY KEY,
+  collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+  doc_id TEXT NOT NULL,
+  title TEXT NOT NULL,
+  source TEXT NOT NULL,
+  format TEXT NOT NULL,
+  content_hash TEXT NOT NULL,
+  metadata TEXT NOT NULL DEFAULT '{}',
+  ingested_at TEXT NOT NULL,
+  UNIQUE (collection_id, doc_id)
+);
+CREATE TABLE chunks (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+  collection_id INTEGER NOT NULL,
+  ordinal INTEGER NOT NULL,
+  title TEXT NOT NULL,
+  text TEXT NOT NULL,
+  embedding BLOB
+);
+CREATE INDEX chunks_by_document ON chunks(document_id);
+CREATE INDEX chunks_by_collection ON chunks(collection_id, id);
+)sql",
+};
+
+std::string NowIso() {
+  auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Status BumpGeneration(storage::SqliteDb* db, int64_t collection_id) {
+  LATHE_ASSIGN_OR_RETURN(auto st, db->Prepare("UPDATE collections SET generation = generation + 1 WHERE id = ?"));
+  st.Bind(1, collection_id);
+  return st.Run();
+}
+
+Status RemoveDocumentRows(storage::SqliteDb* db, int64_t collection_id, const std::string& doc_id,
+                          std::vector<int64_t>* removed, bool* found) {
+  LATHE_ASSIGN_OR_RETURN(auto q, db->Prepare(
+      "SELECT c.id FROM chunks c JOIN documents d ON c.document_id = d.id "
+      "WHERE d.collection_id = ? AND d.doc_id = ?"));
+  q.Bind(1, collection_id).Bind(2, doc_id);
+  while (q.Step()) removed->push_back(q.Int(0));
+  LATHE_RETURN_IF_ERROR(q.status());
+  LATHE_ASSIGN_OR_RETURN(auto del, db->Prepare("DELETE FROM documents WHERE collection_id = ? AND doc_id = ?"));
+  del.Bind(1, collection_id).Bind(2, doc_id);
+  LATHE_RETURN_IF_ERROR(del.Run());
+  LATHE_ASSIGN_OR_RETURN(auto changes, db->Prepare("SELECT changes()"));
+  *found = changes.Step() && changes.Int(0) > 0;
+  return changes.status();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& data_dir) {
+  LATHE_RETURN_IF_ERROR(EnsureDirectory(data_dir));
+  LATHE_ASSIGN_OR_RETURN(auto db, storage::SqliteDb::Open(data_dir + "/lathe.db"));
+  std::unique_ptr<Catalog> catalog(new Catalog(std::move(db)));
+  LATHE_RETURN_IF_ERROR(catalog->Migrate());
+  return catalog;
+}
+
+Status Catalog::Migrate() {
+  LATHE_RETURN_IF_ERROR(db_->Exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"));
+  LATHE_ASSIGN_OR_RETURN(auto q, db_->Prepare("SELECT version FROM schema_version"));
+  int version = q.Step() ? static_cast<int>(q.Int(0)) : 0;
+  LATHE_RETURN_IF_ERROR(q.status());
+  if (version > kSchemaVersion) {
+    return FailedPrecondition(db_->path() + ": schema version " + std::to_string(version) +
+                              " is newer than this build understands (" + std::to_string(kSchemaVersion) + ")");
+  }
+  for (int v = version; v < kSchemaVersion; ++v) {
+    storage::Transaction tx(db_.get());
+    LATHE_RETURN_IF_ERROR(tx.status());
+    LATHE_RETURN_IF_ERROR(db_->Exec(kMigrations[v]));
+    LATHE_RETURN_IF_ERROR(db_->Exec("DELETE FROM schema_version"));
+    LATHE_RETURN_IF_ERROR(db_->Exec("INSERT INTO schema_version VALUES (" + std::to_string(v + 1) + ")"));
+    LATHE_RETURN_IF_ERROR(tx.Commit());
+  }
+  return Status::OK();
+}
+
+namespace {
+const char* kCollectionSelect =
+    "SELECT c.id, c.name, c.tenant, c.generation, c.embedder, "
+    "(SELECT COUNT(*) FROM documents d WHERE d.collection_id = c.id), "
+    "(SELECT COUNT(*) FROM chunks k WHERE k.collection_id = c.id) FROM collections c ";
+
+CollectionInfo ReadCollection(const storage::Statement& q) {
+  CollectionInfo c;
+  c.id = q.Int(0);
+  c.name = q.Text(1);
+  c.tenant = q.Text(2);
+  c.generation = q.Int(3);
+  c.embedder = q.Text(4);
+  c.documents = q.Int(5);
+  c.chunks = q.Int(6);
+  return c;
+}
+}  // namespace
+
+Result<CollectionInfo> Catalog::GetCollection(const std::string& name) {
+  LATHE_ASSIGN_OR_RETURN(auto q, db_->Prepare(std::string(kCollectionSelect) + "WHERE c.name = ?"));
+  q.Bind(1, name);
+  if (!q.Step()) {
+    LATHE_RETURN_IF_ERROR(q.status());
+    return NotFound("collection '" + name + "' does not exist");
+  }
+  return ReadCollection(q);
+}
+
+Result<std::vector<CollectionInfo>> Catalog::ListCollections() {
+  LATHE_ASSIGN_OR_RETURN(auto q, db_->Prepare(std::string(kCollectionSelect) + "ORDER BY c.name"));
+  std::vector<CollectionInfo> out;
+  while (q.Step()) out.push_back(ReadCollection(q));
+  LATHE_RETURN_IF_ERROR(q.status());
+  return out;
+}
+
+Result<CollectionInfo> Catalog::EnsureCollection(const std::string& name, const std::string& tenant) {
+  if (name.empty() || name.size() > 128) {
+    return InvalidArgument("collection name must be 1 to 128 characters");
+  }
+  auto existing = GetCollection(name);
+  if (existing.ok() || existing.status().code() != StatusCode::kNotFound) return existing;
+  LATHE_ASSIGN_OR_RETURN(auto ins, db_->Prepare(
+      "INSERT INTO collections (name, tenant, embedder, created_at) VALUES (?, ?, '', ?)"));
+  ins.Bind(1, name).Bind(2, tenant).Bind(3, NowIso());
+  LATHE_RETURN_IF_ERROR(ins.Run());
+  return GetCollection(name);
+}
+
+Status Catalog::SetCollectionEmbedder(int64_t collection_id, const std::string& embedder) {
+  LATHE_ASSIGN_OR_RETURN(auto u, db_->Prepare("UPDATE collections SET embedder = ? WHERE id = ?"));
+  u.Bind(1, embedder).Bind(2, collection_id);
+  return u.Run();
+}
+
+Status Catalog::UpdateEmbeddings(int64_t collection_id, const std::string& embedder,
+                                 const std::vector<std::pair<int64_t, const float*>>& vectors, int dim) {
+  storage::Transaction tx(db_.get());
+  LATHE_RETURN_IF_ERROR(tx.status());
+  LATHE_ASSIGN_OR_RETURN(auto u, db_->Prepare("UPDATE chunks SET embedding = ? WHERE id = ? AND collection_id = ?"));
+  for (const auto& [id, v] : vectors) {
+    u.Reset();
+    u.BindBlob(1, v, sizeof(float) * static_cast<size_t>(dim)).Bind(2, id).Bind(3, collection_id);
+    LATHE_RETURN_IF_ERROR(u.Run());
+  }
+  LATHE_RETURN_IF_ERROR(SetCollectionEmbedder(collection_id, embedder));
+  return tx.Commit();
+}
+
+Result<std::optional<std::string>> Catalog::DocumentHash(int64_t collection_id, const std::string& doc_id) {
+  LATHE_ASSIGN_OR_RETURN(auto q, db_->Prepare(
+      "SELECT content_hash FROM documents WHERE collection_id = ? AND doc_id = ?"));
+  q.Bind(1, collection_id).Bind(2, doc_id);
+  if (q.Step()) return std::optional<std::string>(q.Text(0));
+  LATHE_RETURN_IF_ERROR(q.status());
+  return std::optional<std::string>();
+}
+
+Status Catalog::ReplaceDocuments(int64_t collection_id, std::vector<NewDocument>* docs,
+                                 std::vector<int64_t>* removed_chunk_ids) {
+  storage::Transaction tx(db_.get());
+  LATHE_RETURN_IF_ERROR(tx.status());
+  LATHE_ASSIGN_OR_RETURN(auto ins_doc, db_->Prepare(
+      "INSERT INTO documents (collection_id, doc_id, title, source, format, content_hash, metadata, ingested_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+  LATHE_ASSIGN_OR_RETURN(auto ins_chunk, db_->Prepare(
+      "INSERT INTO chunks (document_id, collection_id, ordinal, title, text, embedding) VALUES (?, ?, ?, ?, ?, ?)"));
+  std::string now = NowIso();
+  for (NewDocument& doc : *docs) {
+    bool found = false;
+    LATHE_RETURN_IF_ERROR(RemoveDocumentRows(db_.get(), collection_id, doc.info.doc_id, removed_chunk_ids, &found));
+    doc.info.ingested_at = now;
+    ins_doc.Reset();
+    ins_doc.Bind(1, collection_id).Bind(2, doc.info.doc_id).Bind(3, doc.info.title).Bind(4, doc.info.source)
+        .Bind(5, doc.info.format).Bind(6, doc.info.content_hash).Bind(7, doc.info.metadata_json).Bind(8, now);
+    LATHE_RETURN_IF_ERROR(ins_doc.Run());
+    int64_t document_row = db_->LastInsertId();
+    int ordinal = 0;
+    for (ChunkRecord& chunk : doc.chunks) {
+      ins_chunk.Reset();
+      ins_chunk.Bind(1, document_row).Bind(2, collection_id).Bind(3, static_cast<int64_t>(ordinal))
+          .Bind(4, chunk.title).Bind(5, chunk.text);
+      if (chunk.embedding.empty()) {
+        ins_chunk.BindNull(6);
+      } else {
+        ins_chunk.BindBlob(6, chunk.embedding.data(), chunk.embedding.size() * sizeof(float));
+      }
+      LATHE_RETURN_IF_ERROR(ins_chunk.Run());
+      chunk.id = db_->LastInsertId();
+      chunk.ordinal = ordinal++;
+      chunk.doc_id = doc.info.doc_id;
+    }
+    doc.info.chunks = static_cast<int64_t>(doc.chunks.size());
+  }
+  LATHE_RETURN_IF_ERROR(BumpGeneration(db_.get(), collection_id));
+  return tx.Commit();
+}
+
+Status Catalog::DeleteDocument(int64_t collection_id, const std::string& doc_id,
+                               std::vector<int64_t>* removed_chunk_ids) {
+  storage::Transaction tx(db_.get());
+  LATHE_RETURN_IF_ERROR(tx.status());
+  bool found = false;
+  LATHE_RETURN_IF_ERROR(RemoveDocumentRows(db_.get(), collection_id, doc_id, removed_chunk_ids, &found));
+  if (!found) return NotFound("document '" + doc_id + "' does not exist");
+  LATHE_RETURN_IF_ERROR(BumpGeneration(db_.get(), collection_id));
+  return tx.Commit();
+}
+
+Result<std::vector<DocumentInfo>> Catalog::ListDocuments(int64_t collection_id) {
+  LATHE_ASSIGN_OR_RETURN(auto q, db_->Prepare(
+      "SELECT d.doc_id, d.title, d.source, d.format, d.content_hash, d.metadata, d.ingested_at, "
+      "(SELECT COUNT(*) FROM chunks c WHERE c.document_id = d.id) "
+      "FROM documents d WHERE d.collection_id = ? ORDER BY d.doc_id"));
+  q.Bind(1, collection_id);
+  std::vector<DocumentInfo> out;
+  while (q.Step()) {
+    DocumentInfo d;
+    d.doc_id = q.Text(0);
+    d.title = q.Text(1);
+    d.source = q.Text(2);
+    d.format = q.Text(3);
+    d.content_hash = q.Text(4);
+    d.metadata_json = q.Text(5);
+    d.ingested_at = q.Text(6);
+    d.chunks = q.Int(7);
+    out.push_back(std::move(d));
+  }
+  LATHE_RETURN_IF_ERROR(q.status());
+  return out;
+}
+
+Status Catalog::ScanChunks(int64_t collection_id, const std::function<void(ChunkRecord&&)>& fn) {
+  LATHE_ASSIGN_OR_RETURN(auto q, db_->Prepare(
+      "SELECT c.id, d.doc_id, c.ordinal, c.title, c.text, c.embedding FROM chunks c "
+      "JOIN documents d ON c.document_id = d.id WHERE c.collection_id = ? ORDER BY c.id"));
+  q.Bind(1, collection_id);
+  while (q.Step()) {
+    ChunkRecord r;
+    r.id = q.Int(0);
+    r.doc_id = q.Text(1);
+    r.ordinal = static_cast<int>(q.Int(2));
+    r.title = q.Text(3);
+    r.text = q.Text(4);
+    std::string_view blob = q.Blob(5);
+    if (blob.size() % sizeof(float) != 0) {
+      return Corruption("chunk " + std::to_string(r.id) + ": embedding blob of " +
+                        std::to_string(blob.size()) + " bytes is not a float array");
+    }
+    r.embedding.resize(blob.size() / sizeof(float));
+    if (!blob.empty()) std::memcpy(r.embedding.data(), blob.data(), blob.size());
+    fn(std::move(r));
+  }
+  return q.status();
+}
+
+Result<std::vector<ChunkRecord>> Catalog::GetChunks(const std::vector<int64_t>& ids) {
+  LATHE_ASSIGN_OR_RETURN(auto q, db_->Prepare(
+      "SELECT c.id, d.doc_id, c.ordinal, c.title, c.text FROM chunks c "
+      "JOIN documents d ON c.document_id = d.id WHERE c.id = ?"));
+  std::vector<ChunkRecord> out;
+  for (int64_t id : ids) {
+    q.Reset();
+    q.Bind(1, id);
+    if (q.Step()) {
+      ChunkRecord r;
+      r.id = q.Int(0);
+      r.doc_id = q.Text(1);
+      r.ordinal = static_cast<int>(q.Int(2));
+      r.title = q.Text(3);
+      r.text = q.Text(4);
+      out.push_back(std::move(r));
+    }
+    LATHE_RETURN_IF_ERROR(q.status());
+  }
+  return out;
+}
+
+Status Catalog::CheckConsistency() {
+  LATHE_ASSIGN_OR_RETURN(auto q, db_->Prepare("PRAGMA integrity_check"));
+  if (q.Step() && q.Text(0) != "ok") return Corruption(db_->path() + ": integrity check: " + q.Text(0));
+  LATHE_RETURN_IF_ERROR(q.status());
+  LATHE_ASSIGN_OR_RETURN(auto fk, db_->Prepare("PRAGMA foreign_key_check"));
+  if (fk.Step()) return Corruption(db_->path() + ": foreign key check failed on table " + fk.Text(0));
+  LATHE_ASSIGN_OR_RETURN(auto orphan, db_->Prepare(
+      "SELECT COUNT(*) FROM chunks c LEFT JOIN documents d ON c.document_id = d.id WHERE d.id IS NULL"));
+  if (orphan.Step() && orphan.Int(0) > 0) return Corruption(db_->path() + ": chunks without a document");
+  return fk.status();
+}
+
+}  // namespace lathe::rag

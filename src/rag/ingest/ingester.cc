@@ -1,0 +1,303 @@
+#include "rag/ingest/ingester.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <unordered_map>
+
+#include "common/file_util.h"
+#include "common/logging.h"
+#include "rag/ingest/loaders.h"
+
+namespace lathe::rag {
+namespace fs = std::filesystem;
+namespace {
+
+// One unit of work: a file to load, or a document already parsed from JSONL.
+struct WorkItem {
+  std::string path;     // file path (for messages)
+  std::string doc_id;   // for files: path relative to the ingest root
+  std::string format;
+  bool preparsed = false;
+  ParsedDocument doc;   // when preparsed
+  std::string hash;     // when preparsed: hash of the source line
+  // Filled by the parallel stage:
+  Status status;
+  bool unchanged = false;
+  bool existed = false;
+  bool prepared = false;
+  NewDocument result;
+  std::vector<AnalyzedChunk> analyzed;
+};
+
+// What, besides the bytes, decides a document's chunks: re-ingesting with other
+// chunker settings is a change.
+std::string SettingsFingerprint(const IngestOptions& o) {
+  return "chunker=" + std::to_string(o.chunker.max_words) + "/" + std::to_string(o.chunker.overlap_words);
+}
+
+bool IsHidden(const fs::path& p) {
+  std::string name = p.filename().string();
+  return !name.empty() && name[0] == '.';
+}
+
+}  // namespace
+
+Result<IngestReport> Ingester::Ingest(const std::vector<std::string>& paths, const IngestOptions& options,
+                                      const std::function<void(const std::string&, const std::string&)>& on_error,
+                                      const std::function<void(const std::vector<std::string>&)>& on_commit) {
+  IngestReport report;
+  LATHE_ASSIGN_OR_RETURN(CollectionInfo collection, catalog_->EnsureCollection(options.collection, options.tenant));
+  LATHE_ASSIGN_OR_RETURN(std::shared_ptr<const Embedder> embedder, embedders_->ForCollection(catalog_, collection));
+  LATHE_ASSIGN_OR_RETURN(auto existing_docs, catalog_->ListDocuments(collection.id));
+  std::unordered_map<std::string, std::string> known_hash;
+  for (const DocumentInfo& d : existing_docs) known_hash[d.doc_id] = d.content_hash;
+  const std::string fingerprint = SettingsFingerprint(options);
+
+  // 1. Expand paths into work items (JSONL corpora are parsed here, line by line).
+  std::vector<WorkItem> items;
+  auto add_file = [&](const fs::path& file, const fs::path& root) {
+    ++report.files;
+    std::string format = FormatForPath(file.string());
+    if (format.empty()) {
+      ++report.failed;
+      on_error(file.string(), "unsupported file type '" + file.extension().string() +
+                                  "' (expected .md, .html, .txt, .pdf or .jsonl)");
+      return;
+    }
+    if (format == "jsonl") {
+      auto data = ReadFile(file.string(), options.max_file_bytes * 64);
+      if (!data.ok()) {
+        ++report.failed;
+        on_error(file.string(), data.status().message());
+        return;
+      }
+      size_t before = items.size();
+      LoadJsonl(*data,
+                [&](ParsedDocument&& doc) {
+                  WorkItem item;
+                  item.path = file.string();
+                  item.doc_id = doc.id;
+                  item.format = "jsonl";
+                  item.preparsed = true;
+                  item.hash = Sha256Hex(doc.title + "\x1f" + doc.metadata_json + "\x1f" +
+                                        (doc.blocks.empty() ? "" : doc.blocks[0].text) + "\x1f" + fingerprint);
+                  doc.source = file.string();
+                  item.doc = std::move(doc);
+                  items.push_back(std::move(item));
+                },
+                [&](size_t line, const std::string& reason) {
+                  ++report.failed;
+                  on_error(file.string() + ":" + std::to_string(line), reason);
+                });
+      if (items.size() == before && report.failed == 0) on_error(file.string(), "no documents in JSONL file");
+      return;
+    }
+    WorkItem item;
+    item.path = file.string();
+    std::error_code ec;
+    fs::path rel = root.empty() ? file.filename() : fs::relative(file, root, ec);
+    item.doc_id = (ec || rel.empty()) ? file.filename().string() : rel.generic_string();
+    item.format = format;
+    items.push_back(std::move(item));
+  };
+  for (const std::string& p : paths) {
+    std::error_code ec;
+    fs::file_status st = fs::status(p, ec);
+    if (ec || !fs::exists(st)) {
+      ++report.failed;
+      on_error(p, "no such file or directory");
+      continue;
+    }
+    if (fs::is_directory(st)) {
+      std::vector<fs::path> files;
+      fs::recursive_directory_iterator it(p, fs::directory_options::skip_permission_denied, ec), end;
+      for (; !ec && it != end; it.increment(ec)) {
+        if (IsHidden(it->path())) {
+          if (it->is_directory()) it.disable_recursion_pending();
+          continue;
+        }
+        if (it->is_regular_file()) files.push_back(it->path());
+      }
+      if (ec) on_error(p, "could not list directory completely: " + ec.message());
+      std::sort(files.begin(), files.end());
+      for (const fs::path& f : files) add_file(f, fs::path(p));
+    } else {
+      add_file(fs::path(p), fs::path());
+    }
+  }
+
+  // 2. Load, chunk and analyse on all cores; 3. embed; 4. commit in order, in batches.
+  text::Analyzer analyzer;
+  auto prepare = [&](WorkItem& item) {
+    if (item.prepared) return;
+    item.prepared = true;
+    ParsedDocument doc;
+    std::string hash;
+    if (item.preparsed) {
+      doc = std::move(item.doc);
+      hash = item.hash;
+    } else {
+      auto data = ReadFile(item.path, options.max_file_bytes);
+      if (!data.ok()) {
+        item.status = data.status();
+        return;
+      }
+      hash = Sha256Hex(*data + "\x1f" + fingerprint);
+      auto it = known_hash.find(item.doc_id);
+      if (it != known_hash.end() && it->second == hash) {
+        item.unchanged = true;
+        return;
+      }
+      auto parsed = LoadDocument(item.format, *data);
+      if (!parsed.ok()) {
+        item.status = parsed.status();
+        return;
+      }
+      doc = std::move(parsed).value();
+      doc.source = item.path;
+    }
+    auto it = known_hash.find(item.doc_id);
+    item.existed = it != known_hash.end();
+    if (item.existed && it->second == hash) {
+      item.unchanged = true;
+      return;
+    }
+    doc.id = item.doc_id;
+    std::vector<Chunk> chunks = ChunkDocument(doc, options.chunker);
+    if (chunks.empty()) {
+      item.status = InvalidArgument("no text content");
+      return;
+    }
+    NewDocument& out = item.result;
+    out.info.doc_id = item.doc_id;
+    out.info.title = doc.title.empty() ? item.doc_id : doc.title;
+    out.info.source = doc.source;
+    out.info.format = item.format;
+    out.info.content_hash = hash;
+    out.info.metadata_json = doc.metadata_json;
+    for (Chunk& c : chunks) {
+      item.analyzed.push_back(AnalyzeChunk(analyzer, c.title, c.text));
+      ChunkRecord r;
+      r.title = std::move(c.title);
+      r.text = std::move(c.text);
+      out.chunks.push_back(std::move(r));
+    }
+  };
+  auto embed = [&](WorkItem& item) {
+    if (!item.status.ok() || item.unchanged) return;
+    NewDocument& out = item.result;
+    const size_t dim = static_cast<size_t>(embedder->dim());
+    std::vector<std::string> texts;
+    for (const ChunkRecord& c : out.chunks) texts.push_back(EmbeddingText(c.title, c.text));
+    std::vector<float> vectors(texts.size() * dim);
+    Status st = embedder->Embed(texts, false, vectors.data());
+    if (!st.ok()) {
+      item.status = st;
+      return;
+    }
+    for (size_t i = 0; i < out.chunks.size(); ++i) {
+      out.chunks[i].embedding.assign(vectors.begin() + static_cast<std::ptrdiff_t>(i * dim),
+                                     vectors.begin() + static_cast<std::ptrdiff_t>((i + 1) * dim));
+    }
+  };
+
+  if (!embedder) {
+    // A trained embedder learns from this ingest's chunks before anything is embedded.
+    pool_->ParallelFor(items.size(), [&](size_t i) { prepare(items[i]); });
+    std::vector<std::string> texts;
+    for (const WorkItem& item : items) {
+      if (!item.status.ok() || item.unchanged) continue;
+      for (const ChunkRecord& c : item.result.chunks) texts.push_back(EmbeddingText(c.title, c.text));
+    }
+    if (texts.empty()) {
+      for (const WorkItem& item : items) {
+        if (!item.status.ok()) {
+          ++report.failed;
+          on_error(item.path, item.status.message());
+        }
+      }
+      return report;
+    }
+    LATHE_ASSIGN_OR_RETURN(embedder, embedders_->Train(collection, texts));
+  }
+  LATHE_ASSIGN_OR_RETURN(auto index, CollectionIndex::Load(catalog_, collection, data_dir_, embedder,
+                                                           index_options_, pool_));
+
+  const size_t window = std::max<size_t>(options.batch_size * 8, 256);
+  for (size_t begin = 0; begin < items.size(); begin += window) {
+    size_t end = std::min(items.size(), begin + window);
+    pool_->ParallelFor(end - begin, [&](size_t i) {
+      prepare(items[begin + i]);
+      embed(items[begin + i]);
+    });
+    std::vector<NewDocument> batch;
+    std::vector<WorkItem*> batch_items;
+    auto commit = [&]() -> Status {
+      if (batch.empty()) return Status::OK();
+      std::vector<int64_t> removed;
+      LATHE_RETURN_IF_ERROR(catalog_->ReplaceDocuments(collection.id, &batch, &removed));
+      for (int64_t id : removed) index->Remove(id);
+      std::vector<std::string> ids;
+      for (size_t d = 0; d < batch.size(); ++d) {
+        const NewDocument& doc = batch[d];
+        for (size_t c = 0; c < doc.chunks.size(); ++c) {
+          index->Add(doc.chunks[c].id, doc.info.doc_id, batch_items[d]->analyzed[c], doc.chunks[c].embedding.data());
+        }
+        report.chunks += doc.chunks.size();
+        known_hash[doc.info.doc_id] = doc.info.content_hash;
+        ids.push_back(doc.info.doc_id);
+        LOG_DEBUG("committed {}", doc.info.doc_id);
+      }
+      if (on_commit) on_commit(ids);
+      batch.clear();
+      batch_items.clear();
+      return Status::OK();
+    };
+    for (size_t i = begin; i < end; ++i) {
+      WorkItem& item = items[i];
+      if (!item.status.ok()) {
+        ++report.failed;
+        on_error(item.path, item.status.message());
+        continue;
+      }
+      if (item.unchanged) {
+        ++report.unchanged;
+        continue;
+      }
+      ++(item.existed ? report.updated : report.added);
+      batch.push_back(std::move(item.result));
+      batch_items.push_back(&item);
+      if (batch.size() >= options.batch_size) LATHE_RETURN_IF_ERROR(commit());
+    }
+    LATHE_RETURN_IF_ERROR(commit());
+    for (size_t i = begin; i < end; ++i) items[i] = WorkItem();  // free memory of the finished window
+  }
+
+  index->Optimize();
+  if (collection.embedder != embedder->id()) {
+    LATHE_RETURN_IF_ERROR(catalog_->SetCollectionEmbedder(collection.id, embedder->id()));
+  }
+  LATHE_ASSIGN_OR_RETURN(CollectionInfo after, catalog_->GetCollection(options.collection));
+  Status save = index->Save(data_dir_, after.id, after.generation);
+  if (!save.ok()) LOG_WARN("could not write index snapshot (it will be rebuilt): {}", save.message());
+  return report;
+}
+
+Status Ingester::Delete(const std::string& collection_name, const std::string& doc_id) {
+  LATHE_ASSIGN_OR_RETURN(CollectionInfo collection, catalog_->GetCollection(collection_name));
+  LATHE_ASSIGN_OR_RETURN(std::shared_ptr<const Embedder> embedder, embedders_->ForCollection(catalog_, collection));
+  std::unique_ptr<CollectionIndex> index;
+  if (embedder) {
+    LATHE_ASSIGN_OR_RETURN(index, CollectionIndex::Load(catalog_, collection, data_dir_, embedder, index_options_, pool_));
+  }
+  std::vector<int64_t> removed;
+  LATHE_RETURN_IF_ERROR(catalog_->DeleteDocument(collection.id, doc_id, &removed));
+  if (!index) return Status::OK();
+  for (int64_t id : removed) index->Remove(id);
+  LATHE_ASSIGN_OR_RETURN(CollectionInfo after, catalog_->GetCollection(collection_name));
+  Status save = index->Save(data_dir_, after.id, after.generation);
+  if (!save.ok()) LOG_WARN("could not write index snapshot (it will be rebuilt): {}", save.message());
+  return Status::OK();
+}
+
+}  // namespace lathe::rag
