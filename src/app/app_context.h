@@ -24,7 +24,7 @@ struct Settings {
   rag::IndexOptions index;
   rag::ChunkerOptions chunker;
   rag::FusionOptions fusion;
-  std::string fusion_method = "rrf";
+  std::string fusion_method = "weighted";
   rag::FusionOptions Fusion() const {
     rag::FusionOptions f = fusion;
     f.method = fusion_method == "weighted" ? rag::FusionOptions::Method::kWeighted : rag::FusionOptions::Method::kRrf;

@@ -29,6 +29,8 @@ void AddIndexOptions(CLI::App* cmd, Settings* s) {
   cmd->add_option("--embedder", s->embedder.kind, "Built-in embedder: lsa (trained on the collection) or hash")
       ->check(CLI::IsMember({"lsa", "hash"}))->capture_default_str()->group("Tuning");
   cmd->add_option("--embed-dim", s->embedder.dim, "Dimension of the built-in embedder")->capture_default_str()->group("Tuning");
+  cmd->add_option("--lsa-sigma-power", s->embedder.lsa_sigma_power, "LSA: scale coordinates by singular value^p")
+      ->capture_default_str()->group("Tuning");
   cmd->add_option("--hnsw-threshold", s->index.vector.hnsw_threshold, "Vectors above which HNSW replaces exact search")
       ->capture_default_str()->group("Tuning");
 }
@@ -46,6 +48,10 @@ void AddFusionOptions(CLI::App* cmd, Settings* s) {
   cmd->add_option("--fusion", s->fusion_method, "rrf or weighted")->check(CLI::IsMember({"rrf", "weighted"}))
       ->capture_default_str()->group("Tuning");
   cmd->add_option("--alpha", s->fusion.alpha, "Weighted fusion: share of BM25")->capture_default_str()->group("Tuning");
+  cmd->add_option("--prf-docs", s->fusion.prf_docs, "Vector pseudo-relevance feedback: BM25 chunks")
+      ->capture_default_str()->group("Tuning");
+  cmd->add_option("--prf-weight", s->fusion.prf_weight, "Vector pseudo-relevance feedback weight")
+      ->capture_default_str()->group("Tuning");
   cmd->add_option("--candidates", s->candidates, "Per-retriever depth before fusion")->capture_default_str()->group("Tuning");
 }
 

@@ -29,6 +29,7 @@ struct EmbedderOptions {
   // "lsa": trained on each collection (the default); "hash": training-free.
   std::string kind = "lsa";
   int dim = 256;
+  float lsa_sigma_power = 1.0f;  // see LsaOptions::sigma_power
 };
 
 // The text an embedder sees for a chunk: its title line, then its body.

@@ -24,6 +24,7 @@ Result<std::shared_ptr<const Embedder>> EmbedderStore::Train(const CollectionInf
                                                              const std::vector<std::string>& texts) {
   LsaOptions lsa;
   lsa.dim = options_.dim;
+  lsa.sigma_power = options_.lsa_sigma_power;
   auto trained = LsaEmbedder::Train(texts, lsa, pool_);
   if (!trained.ok()) {
     LOG_WARN("collection '{}': {}; using the hashing embedder until it grows", collection.name,

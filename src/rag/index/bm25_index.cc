@@ -96,6 +96,35 @@ std::vector<ScoredSlot> Bm25Index::Search(const std::vector<std::string>& query_
   return out;
 }
 
+void Bm25Index::ScoreSlots(const std::vector<std::string>& query_terms, const std::vector<uint32_t>& slots,
+                           float* scores) const {
+  std::fill(scores, scores + slots.size(), 0.0f);
+  if (live_ == 0) return;
+  std::unordered_map<uint32_t, float> qtf;
+  for (const std::string& term : query_terms) {
+    auto it = term_ids_.find(term);
+    if (it != term_ids_.end()) qtf[it->second] += 1.0f;
+  }
+  const float avg_len = static_cast<float>(total_len_ / static_cast<double>(live_));
+  const double n = static_cast<double>(live_);
+  for (const auto& [term, q] : qtf) {
+    double df = df_[term];
+    if (df == 0) continue;
+    float weight = q * static_cast<float>(std::log(1.0 + (n - df + 0.5) / (df + 0.5)));
+    const std::vector<Posting>& list = postings_[term];
+    for (size_t i = 0; i < slots.size(); ++i) {
+      uint32_t slot = slots[i];
+      if (slot >= alive_.size() || !alive_[slot]) continue;
+      // Postings are in slot order: binary search.
+      auto it = std::lower_bound(list.begin(), list.end(), slot,
+                                 [](const Posting& p, uint32_t s) { return p.slot < s; });
+      if (it == list.end() || it->slot != slot) continue;
+      float norm = params_.k1 * (1.0f - params_.b + params_.b * doc_len_[slot] / avg_len);
+      scores[i] += weight * it->tf * (params_.k1 + 1.0f) / (it->tf + norm);
+    }
+  }
+}
+
 void Bm25Index::Serialize(BinaryWriter* w) const {
   w->Put(params_.k1);
   w->Put(params_.b);

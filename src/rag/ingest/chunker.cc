@@ -27,6 +27,12 @@ class ChunkBuilder {
 
   void Add(Unit unit) {
     if (words_ + unit.words > options_.max_words && !units_.empty()) Flush(/*keep_overlap=*/unit.carry);
+    // The carried overlap must leave room for the unit: drop its oldest sentences.
+    while (overlap_units_ > 0 && !units_.empty() && words_ + unit.words > options_.max_words) {
+      words_ -= units_.front().words;
+      units_.erase(units_.begin());
+      --overlap_units_;
+    }
     words_ += unit.words;
     units_.push_back(std::move(unit));
   }
@@ -94,14 +100,16 @@ std::vector<std::string> SplitByWords(const std::string& text, size_t max_words)
     std::string word = text.substr(pos, end - pos);
     pos = end + 1;
     if (word.empty()) continue;
-    if (words >= max_words) {
+    // Count as the budget does: "USB-C" is two words.
+    size_t word_count = text::Analyzer::CountWords(word);
+    if (words + word_count > max_words && !current.empty()) {
       parts.push_back(std::move(current));
       current.clear();
       words = 0;
     }
     if (!current.empty()) current.push_back(' ');
     current += word;
-    ++words;
+    words += word_count;
   }
   if (!current.empty()) parts.push_back(std::move(current));
   return parts;

@@ -1,6 +1,7 @@
 #include "rag/retrieve/retriever.h"
 
 #include <algorithm>
+#include <cmath>
 #include <future>
 #include <unordered_map>
 #include <unordered_set>
@@ -23,11 +24,11 @@ Result<RetrieverKind> ParseRetriever(const std::string& name) {
   return InvalidArgument("unknown retriever '" + name + "' (expected bm25, vector or hybrid)");
 }
 
-std::vector<ScoredSlot> Retriever::SearchVector(const std::string& query, size_t depth, const uint8_t* allowed) const {
+std::vector<float> Retriever::EmbedQuery(const std::string& query) const {
   const Embedder* embedder = index_->embedder();
   std::vector<float> q(static_cast<size_t>(embedder->dim()));
-  if (!embedder->Embed({query}, true, q.data()).ok()) return {};
-  return index_->vectors().Search(q.data(), depth, allowed);
+  if (!embedder->Embed({query}, true, q.data()).ok()) q.clear();
+  return q;
 }
 
 std::vector<Hit> Retriever::Search(const std::string& query, const RetrieveOptions& options) const {
@@ -36,17 +37,42 @@ std::vector<Hit> Retriever::Search(const std::string& query, const RetrieveOptio
   if (options.one_per_document) depth = std::max(depth, options.k * 4);
 
   std::vector<ScoredSlot> bm25, vec;
+  std::vector<float> qvec;
+  const std::vector<std::string> terms = index_->analyzer().Analyze(query);
   const bool want_bm25 = options.kind != RetrieverKind::kVector;
   const bool want_vec = options.kind != RetrieverKind::kBm25;
+  // The query embedding (the slow part with a remote embedder) runs on the pool
+  // while BM25 runs here. Without feedback the vector search runs there too;
+  // with feedback it follows BM25, whose top chunks move the query vector.
+  const bool prf = options.kind == RetrieverKind::kHybrid && options.fusion.prf_docs > 0;
+  auto vector_branch = [&] {
+    qvec = EmbedQuery(query);
+    if (!qvec.empty() && !prf) vec = index_->vectors().Search(qvec.data(), depth, options.allowed);
+  };
   if (want_bm25 && want_vec && pool_ != nullptr) {
-    std::promise<std::vector<ScoredSlot>> promise;
-    std::future<std::vector<ScoredSlot>> future = promise.get_future();
-    pool_->Post([&] { promise.set_value(SearchVector(query, depth, options.allowed)); });
-    bm25 = index_->bm25().Search(index_->analyzer().Analyze(query), depth, options.allowed);
-    vec = future.get();
+    std::promise<void> done;
+    std::future<void> future = done.get_future();
+    pool_->Post([&] {
+      vector_branch();
+      done.set_value();
+    });
+    bm25 = index_->bm25().Search(terms, depth, options.allowed);
+    future.get();
   } else {
-    if (want_bm25) bm25 = index_->bm25().Search(index_->analyzer().Analyze(query), depth, options.allowed);
-    if (want_vec) vec = SearchVector(query, depth, options.allowed);
+    if (want_bm25) bm25 = index_->bm25().Search(terms, depth, options.allowed);
+    if (want_vec) vector_branch();
+  }
+  if (prf && !qvec.empty()) {
+    size_t m = std::min(options.fusion.prf_docs, bm25.size());
+    for (size_t i = 0; i < m; ++i) {
+      const float* v = index_->vectors().vector(bm25[i].slot);
+      float w = options.fusion.prf_weight / static_cast<float>(m);
+      for (size_t d = 0; d < qvec.size(); ++d) qvec[d] += w * v[d];
+    }
+    double norm = 0;
+    for (float x : qvec) norm += double(x) * x;
+    for (float& x : qvec) x = static_cast<float>(x / std::sqrt(std::max(norm, 1e-12)));
+    vec = index_->vectors().Search(qvec.data(), depth, options.allowed);
   }
 
   std::unordered_map<uint32_t, Hit> by_slot;
@@ -67,9 +93,35 @@ std::vector<Hit> Retriever::Search(const std::string& query, const RetrieveOptio
   }
 
   const FusionOptions& f = options.fusion;
-  float bm25_max = bm25.empty() ? 1 : bm25.front().score, bm25_min = bm25.empty() ? 0 : bm25.back().score;
-  float vec_max = vec.empty() ? 1 : vec.front().score, vec_min = vec.empty() ? 0 : vec.back().score;
   std::vector<std::pair<uint32_t, Hit>> hits(by_slot.begin(), by_slot.end());
+  float bm25_max = 0, bm25_min = 0, vec_max = 0, vec_min = 0;
+  if (options.kind == RetrieverKind::kHybrid && f.method == FusionOptions::Method::kWeighted) {
+    // A candidate found by one branch only gets its exact score from the
+    // other, so the blend compares like with like.
+    std::vector<uint32_t> need_bm25, need_vec;
+    for (const auto& [slot, h] : hits) {
+      if (!h.bm25_rank) need_bm25.push_back(slot);
+      if (!h.vector_rank && !qvec.empty()) need_vec.push_back(slot);
+    }
+    std::vector<float> scores(need_bm25.size());
+    index_->bm25().ScoreSlots(terms, need_bm25, scores.data());
+    for (size_t i = 0; i < need_bm25.size(); ++i) by_slot[need_bm25[i]].bm25_score = scores[i];
+    for (uint32_t slot : need_vec) {
+      const float* v = index_->vectors().vector(slot);
+      float dot = 0;
+      for (size_t d = 0; d < qvec.size(); ++d) dot += v[d] * qvec[d];
+      by_slot[slot].vector_score = dot;
+    }
+    for (auto& [slot, h] : hits) h = by_slot[slot];
+    bool first = true;
+    for (const auto& [slot, h] : hits) {
+      bm25_max = first ? h.bm25_score : std::max(bm25_max, h.bm25_score);
+      bm25_min = first ? h.bm25_score : std::min(bm25_min, h.bm25_score);
+      vec_max = first ? h.vector_score : std::max(vec_max, h.vector_score);
+      vec_min = first ? h.vector_score : std::min(vec_min, h.vector_score);
+      first = false;
+    }
+  }
   for (auto& [slot, h] : hits) {
     switch (options.kind) {
       case RetrieverKind::kBm25: h.score = h.bm25_score; break;
@@ -79,8 +131,8 @@ std::vector<Hit> Retriever::Search(const std::string& query, const RetrieveOptio
           h.score = (h.bm25_rank ? f.bm25_weight / (f.rrf_k + h.bm25_rank) : 0.0f) +
                     (h.vector_rank ? f.vector_weight / (f.rrf_k + h.vector_rank) : 0.0f);
         } else {
-          float nb = h.bm25_rank && bm25_max > bm25_min ? (h.bm25_score - bm25_min) / (bm25_max - bm25_min) : 0.0f;
-          float nv = h.vector_rank && vec_max > vec_min ? (h.vector_score - vec_min) / (vec_max - vec_min) : 0.0f;
+          float nb = bm25_max > bm25_min ? (h.bm25_score - bm25_min) / (bm25_max - bm25_min) : 0.0f;
+          float nv = vec_max > vec_min ? (h.vector_score - vec_min) / (vec_max - vec_min) : 0.0f;
           h.score = f.alpha * nb + (1.0f - f.alpha) * nv;
         }
         break;

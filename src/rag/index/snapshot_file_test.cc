@@ -1,0 +1,138 @@
+// Tests for the snapshot file framing: round trip and clean errors on damage.
+#include "rag/index/snapshot_file.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "common/file_util.h"
+
+namespace lathe::rag {
+namespace {
+
+namespace fs = std::filesystem;
+
+class SnapshotFileTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    std::string templ = (fs::temp_directory_path() / "lathe-snapshot-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
+    dir_ = templ;
+    path_ = dir_ + "/index/collection-1.snap";
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  // Writes a valid snapshot and returns its bytes.
+  std::string WriteValid() {
+    SnapshotHeader header;
+    header.version = 3;
+    header.generation = 17;
+    header.settings = "bm25=0.9,0.4;embedder=hash-v1";
+    EXPECT_TRUE(WriteSnapshot(path_, header, payload_).ok());
+    return ReadFile(path_).value();
+  }
+
+  void Overwrite(const std::string& bytes) {
+    std::ofstream out(path_, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+
+  Status Read() {
+    SnapshotHeader header;
+    std::string payload;
+    return ReadSnapshot(path_, &header, &payload);
+  }
+
+  std::string dir_;
+  std::string path_;
+  const std::string payload_ = std::string("payload\0with\xff binary bytes", 28);
+};
+
+TEST_F(SnapshotFileTest, RoundTrip) {
+  WriteValid();  // also creates the missing index/ directory
+  SnapshotHeader header;
+  std::string payload;
+  Status st = ReadSnapshot(path_, &header, &payload);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(header.version, 3u);
+  EXPECT_EQ(header.generation, 17u);
+  EXPECT_EQ(header.settings, "bm25=0.9,0.4;embedder=hash-v1");
+  EXPECT_EQ(payload, payload_);
+}
+
+TEST_F(SnapshotFileTest, EmptyPayloadRoundTrips) {
+  SnapshotHeader header;
+  header.version = 1;
+  ASSERT_TRUE(WriteSnapshot(path_, header, "").ok());
+  SnapshotHeader got;
+  std::string payload = "stale";
+  ASSERT_TRUE(ReadSnapshot(path_, &got, &payload).ok());
+  EXPECT_EQ(payload, "");
+  EXPECT_EQ(got.settings, "");
+}
+
+TEST_F(SnapshotFileTest, FlippedByteGivesChecksumCorruption) {
+  std::string bytes = WriteValid();
+  std::string damaged = bytes;
+  damaged[bytes.size() - 10] ^= 0x01;  // inside the payload
+  Overwrite(damaged);
+  Status st = Read();
+  EXPECT_EQ(st.code(), StatusCode::kCorruption);
+  EXPECT_NE(st.message().find("checksum"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find(path_), std::string::npos) << st.message();
+}
+
+TEST_F(SnapshotFileTest, EveryFlippedByteIsDetected) {
+  std::string bytes = WriteValid();
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    std::string damaged = bytes;
+    damaged[i] ^= 0x40;
+    Overwrite(damaged);
+    ASSERT_EQ(Read().code(), StatusCode::kCorruption) << "byte " << i;
+  }
+}
+
+TEST_F(SnapshotFileTest, TruncatedFileGivesCorruption) {
+  std::string bytes = WriteValid();
+  for (size_t len : {size_t{0}, size_t{5}, size_t{8}, size_t{12}, size_t{30}, bytes.size() / 2, bytes.size() - 4,
+                     bytes.size() - 1}) {
+    Overwrite(bytes.substr(0, len));
+    Status st = Read();
+    EXPECT_EQ(st.code(), StatusCode::kCorruption) << "truncated to " << len << ": " << st.ToString();
+  }
+}
+
+TEST_F(SnapshotFileTest, BadMagicGivesCorruption) {
+  std::string bytes = WriteValid();
+  bytes.replace(0, 8, "NOTASNAP");
+  Overwrite(bytes);
+  Status st = Read();
+  EXPECT_EQ(st.code(), StatusCode::kCorruption);
+  EXPECT_NE(st.message().find("magic"), std::string::npos) << st.message();
+}
+
+TEST_F(SnapshotFileTest, MissingFileGivesNotFound) {
+  EXPECT_EQ(Read().code(), StatusCode::kNotFound);
+}
+
+TEST_F(SnapshotFileTest, RewriteReplacesPreviousSnapshot) {
+  WriteValid();
+  SnapshotHeader header;
+  header.version = 4;
+  header.generation = 18;
+  ASSERT_TRUE(WriteSnapshot(path_, header, "new").ok());
+  SnapshotHeader got;
+  std::string payload;
+  ASSERT_TRUE(ReadSnapshot(path_, &got, &payload).ok());
+  EXPECT_EQ(got.generation, 18u);
+  EXPECT_EQ(payload, "new");
+}
+
+}  // namespace
+}  // namespace lathe::rag
