@@ -5,6 +5,7 @@
 namespace lathe::app {
 
 Status AppContext::Open() {
+  if (catalog) return Status::OK();
   InitLogging(settings.log_level);
   pool = std::make_unique<CpuPool>(settings.threads);
   LATHE_ASSIGN_OR_RETURN(embedders, rag::EmbedderStore::Create(settings.data_dir, settings.embedder, pool.get()));

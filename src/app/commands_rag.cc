@@ -5,8 +5,10 @@
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "app/commands.h"
+#include "common/file_util.h"
 #include "common/logging.h"
 #include "rag/eval/beir.h"
 #include "rag/ingest/ingester.h"
@@ -287,6 +289,81 @@ int RunEval(AppContext* ctx, const EvalArgs& args, bool data_dir_given) {
   return 0;
 }
 
+int RunDocuments(AppContext* ctx, const std::string& collection, bool json_out) {
+  Status st = ctx->Open();
+  if (!st.ok()) return Fail(st);
+  auto info = ctx->catalog->GetCollection(collection);
+  if (!info.ok()) return Fail(info.status());
+  auto docs = ctx->catalog->ListDocuments(info->id);
+  if (!docs.ok()) return Fail(docs.status());
+  json out = json::array();
+  for (const rag::DocumentInfo& d : *docs) {
+    if (json_out) {
+      out.push_back({{"id", d.doc_id}, {"title", d.title}, {"format", d.format}, {"chunks", d.chunks},
+                     {"ingested_at", d.ingested_at}, {"source", d.source}});
+    } else {
+      std::printf("%-56s %4lld chunks  %s\n", d.doc_id.c_str(), static_cast<long long>(d.chunks), d.title.c_str());
+    }
+  }
+  if (json_out) std::cout << out.dump(2) << "\n";
+  return 0;
+}
+
+// Verifies the catalog (SQLite integrity, foreign keys, orphans) and that
+// every collection's index loads and holds exactly the catalog's chunks.
+int RunCheck(AppContext* ctx) {
+  Status st = ctx->Open();
+  if (!st.ok()) return Fail(st);
+  st = ctx->catalog->CheckConsistency();
+  if (!st.ok()) return Fail(st);
+  auto list = ctx->catalog->ListCollections();
+  if (!list.ok()) return Fail(list.status());
+  for (const rag::CollectionInfo& c : *list) {
+    if (c.chunks == 0) {
+      std::printf("collection '%s': empty\n", c.name.c_str());
+      continue;
+    }
+    auto index = ctx->LoadIndex(c.name);
+    if (!index.ok()) return Fail(index.status());
+    if (static_cast<int64_t>((*index)->live_chunks()) != c.chunks) {
+      return Fail(Corruption("collection '" + c.name + "': index holds " + std::to_string((*index)->live_chunks()) +
+                             " chunks, catalog " + std::to_string(c.chunks)));
+    }
+    std::printf("collection '%s': ok (%lld documents, %lld chunks, index %s)\n", c.name.c_str(),
+                static_cast<long long>(c.documents), static_cast<long long>(c.chunks),
+                (*index)->loaded_from_snapshot() ? "from snapshot" : "rebuilt");
+  }
+  std::printf("catalog ok\n");
+  return 0;
+}
+
+// The main job for now: ingest the bundled knowledge base, then show the best
+// passages for each sample question.
+int RunDemo(AppContext* ctx, const std::string& kb, const std::string& questions_path, size_t k) {
+  rag::IngestOptions ingest;
+  ingest.collection = "support";
+  int rc = RunIngest(ctx, {kb}, ingest, false);
+  if (rc != 0) return rc;
+  auto questions = ReadFile(questions_path);
+  if (!questions.ok()) return Fail(questions.status());
+  std::istringstream in(*questions);
+  std::string q;
+  while (std::getline(in, q)) {
+    if (q.find_first_not_of(" \t\r") == std::string::npos) continue;
+    std::printf("\n> %s\n", q.c_str());
+    SearchArgs args;
+    args.query = q;
+    args.collection = ingest.collection;
+    args.k = k;
+    args.per_document = true;
+    rc = RunSearch(ctx, args);
+    if (rc != 0) return rc;
+  }
+  std::printf("\nTry your own: ./build/lathe --data-dir %s search -c support \"how do I reset my password\"\n",
+              ctx->settings.data_dir.c_str());
+  return 0;
+}
+
 }  // namespace
 
 void RegisterRagCommands(CLI::App* app, AppContext* ctx, int* exit_code) {
@@ -302,6 +379,8 @@ void RegisterRagCommands(CLI::App* app, AppContext* ctx, int* exit_code) {
   ingest->add_option("--tenant", ingest_opts->tenant, "Tenant owning a new collection");
   ingest->add_option("--batch-size", ingest_opts->batch_size, "Documents per committed batch")->capture_default_str();
   ingest->add_flag("--json", *ingest_json, "Print the report as JSON");
+  ingest->add_option("--max-file-mb", ingest_opts->max_file_bytes, "Refuse files larger than this many MiB")
+      ->transform([](std::string v) { return std::to_string(std::stoull(v) << 20); });
   AddIndexOptions(ingest, s);
   AddChunkOptions(ingest, s);
   ingest->callback([=] {
@@ -347,6 +426,29 @@ void RegisterRagCommands(CLI::App* app, AppContext* ctx, int* exit_code) {
   auto coll_json = std::make_shared<bool>(false);
   collections->add_flag("--json", *coll_json, "Print JSON");
   collections->callback([=] { *exit_code = RunCollections(ctx, *coll_json); });
+
+  // documents
+  auto* documents = app->add_subcommand("documents", "List a collection's documents");
+  auto docs_collection = std::make_shared<std::string>("default");
+  auto docs_json = std::make_shared<bool>(false);
+  documents->add_option("--collection,-c", *docs_collection, "Collection name")->capture_default_str();
+  documents->add_flag("--json", *docs_json, "Print JSON");
+  documents->callback([=] { *exit_code = RunDocuments(ctx, *docs_collection, *docs_json); });
+
+  // check
+  auto* check = app->add_subcommand("check", "Verify the catalog and that every index matches it");
+  AddIndexOptions(check, s);
+  check->callback([=] { *exit_code = RunCheck(ctx); });
+
+  // demo
+  auto* demo = app->add_subcommand("demo", "Ingest the sample knowledge base and answer the sample questions");
+  auto demo_kb = std::make_shared<std::string>("examples/support-kb");
+  auto demo_questions = std::make_shared<std::string>("examples/support-kb-eval/demo-questions.txt");
+  auto demo_k = std::make_shared<size_t>(3);
+  demo->add_option("--kb", *demo_kb, "Knowledge-base folder")->capture_default_str();
+  demo->add_option("--questions", *demo_questions, "One question per line")->capture_default_str();
+  demo->add_option("-k", *demo_k, "Passages per question")->capture_default_str();
+  demo->callback([=] { *exit_code = RunDemo(ctx, *demo_kb, *demo_questions, *demo_k); });
 
   // eval
   auto* eval = app->add_subcommand("eval", "Measure retrieval quality and latency on a BEIR data set");

@@ -1,5 +1,6 @@
 // Analyzer: turns UTF-8 text into index terms: tokenise on Unicode letters and
-// digits, case-fold (ICU full folding), drop English stop words, Snowball-stem.
+// digits, case-fold each code point (ICU simple folding: "É" -> "é", but "ß"
+// stays "ß"), drop English stop words, Snowball-stem.
 // Invalid UTF-8 bytes act as separators. Thread-safe: stemmers are per thread.
 #pragma once
 

@@ -1,5 +1,7 @@
 #include "rag/index/vector_index.h"
 
+#include "common/cpu_pool.h"
+
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
 #include <faiss/impl/AuxIndexStructures.h>
@@ -7,6 +9,8 @@
 #include <faiss/impl/IDSelector.h>
 #include <faiss/impl/io.h>
 #include <faiss/index_io.h>
+
+#include <omp.h>
 
 #include <algorithm>
 #include <cstring>
@@ -59,7 +63,15 @@ void VectorIndex::BuildHnsw() {
   const faiss::IndexFlat* flat = FlatStorage(index_.get(), hnsw_);
   auto hnsw = std::make_unique<faiss::IndexHNSWFlat>(dim_, options_.hnsw_m, faiss::METRIC_INNER_PRODUCT);
   hnsw->hnsw.efConstruction = options_.ef_construction;
+  // FAISS 1.7.3 sizes the search queue from the index's efSearch, not from
+  // SearchParametersHNSW::efSearch, so the index must carry it.
+  hnsw->hnsw.efSearch = options_.ef_search;
+  // Building the graph is the one place where FAISS's own threads pay off
+  // (the process pins OpenMP to one thread for per-query work).
+  int previous = omp_get_max_threads();
+  omp_set_num_threads(static_cast<int>(HardwareThreads()));
   hnsw->add(flat->ntotal, flat->get_xb());
+  omp_set_num_threads(previous);
   index_ = std::move(hnsw);
   hnsw_ = true;
 }
@@ -128,7 +140,14 @@ std::vector<ScoredSlot> VectorIndex::Search(const float* query, size_t k, const 
     if (labels[i] < 0) continue;
     out.push_back(ScoredSlot{static_cast<uint32_t>(labels[i]), distances[i]});
   }
+  // A filtered graph walk can end before it finds k allowed slots.
+  if (out.size() < k) return SearchExact(query, k, allowed);
   return out;
+}
+
+void VectorIndex::set_ef_search(int ef) {
+  options_.ef_search = ef;
+  if (hnsw_) static_cast<faiss::IndexHNSW*>(index_.get())->hnsw.efSearch = ef;
 }
 
 void VectorIndex::Serialize(BinaryWriter* w) const {
@@ -164,6 +183,7 @@ Status VectorIndex::Deserialize(BinaryReader* r) {
     return Corruption("vector index: index does not match its slot table");
   }
   live_ = static_cast<size_t>(std::count(alive_.begin(), alive_.end(), 1));
+  if (hnsw_) static_cast<faiss::IndexHNSW*>(index_.get())->hnsw.efSearch = options_.ef_search;
   return Status::OK();
 }
 

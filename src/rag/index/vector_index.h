@@ -52,7 +52,7 @@ class VectorIndex {
   size_t live() const { return live_; }
   bool is_hnsw() const { return hnsw_; }
   const float* vector(uint32_t slot) const;
-  void set_ef_search(int ef) { options_.ef_search = ef; }
+  void set_ef_search(int ef);
 
   void Serialize(BinaryWriter* w) const;
   Status Deserialize(BinaryReader* r);

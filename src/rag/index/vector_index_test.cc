@@ -173,6 +173,21 @@ TEST(VectorIndex, FiltersAndRemovedSlotsAreNeverReturned) {
   }
 }
 
+// With a short search queue the filtered graph walk gives up early; the index
+// must still return k allowed slots when k exist.
+TEST(VectorIndex, FilteredHnswSearchWithSmallEfStillReturnsK) {
+  std::vector<float> data = RandomUnitVectors(kVectors, 14);
+  VectorIndex index = BuildIndex(data, SmallHnswOptions());
+  ASSERT_TRUE(index.is_hnsw());
+  index.set_ef_search(1);
+  std::vector<uint8_t> sparse(kVectors, 0);
+  for (size_t s = 0; s < kVectors; s += 16) sparse[s] = 1;  // above exact_filter_fraction
+  std::vector<float> queries = RandomUnitVectors(30, 15);
+  for (size_t q = 0; q < 30; ++q) {
+    CheckFiltered(index, queries.data() + q * kDim, 10, sparse, {}, "hnsw ef=1");
+  }
+}
+
 TEST(VectorIndex, FilterAllowingNothingReturnsNothing) {
   std::vector<float> data = RandomUnitVectors(kVectors, 10);
   for (VectorIndexOptions options : {VectorIndexOptions{}, SmallHnswOptions()}) {

@@ -116,6 +116,12 @@ Result<IngestReport> Ingester::Ingest(const std::vector<std::string>& paths, con
           if (it->is_directory()) it.disable_recursion_pending();
           continue;
         }
+        if (it->is_symlink() && !fs::exists(it->path(), ec)) {
+          ++report.failed;
+          on_error(it->path().string(), "broken symbolic link");
+          ec.clear();
+          continue;
+        }
         if (it->is_regular_file()) files.push_back(it->path());
       }
       if (ec) on_error(p, "could not list directory completely: " + ec.message());
