@@ -34,6 +34,9 @@ int main(int argc, char** argv) {
   cli.add_option("--repeat", repeat);
   cli.add_option("--max-queries", max_queries);
   cli.add_option("--threads", ctx.settings.threads);
+  cli.add_option("--ef-search", ctx.settings.index.vector.ef_search, "HNSW efSearch");
+  cli.add_option("--ef-construction", ctx.settings.index.vector.ef_construction, "HNSW efConstruction");
+  cli.add_option("--hnsw-m", ctx.settings.index.vector.hnsw_m, "HNSW M");
   CLI11_PARSE(cli, argc, argv);
   ctx.settings.log_level = "warn";
   if (Status st = ctx.Open(); !st.ok()) {
@@ -54,7 +57,9 @@ int main(int argc, char** argv) {
   rag::Retriever retriever(index->get(), ctx.pool.get());
   json out = {{"collection", collection}, {"chunks", (*index)->live_chunks()},
               {"vector_index", (*index)->vectors().is_hnsw() ? "hnsw" : "flat"}, {"queries", queries.size()},
-              {"threads", ctx.pool->size()}, {"results", json::array()}};
+              {"threads", ctx.pool->size()}, {"ef_search", ctx.settings.index.vector.ef_search},
+              {"ef_construction", ctx.settings.index.vector.ef_construction}, {"hnsw_m", ctx.settings.index.vector.hnsw_m},
+              {"results", json::array()}};
   for (auto kind : {rag::RetrieverKind::kBm25, rag::RetrieverKind::kVector, rag::RetrieverKind::kHybrid}) {
     rag::RetrieveOptions options;
     options.kind = kind;

@@ -23,6 +23,7 @@ packages=(
   libcmark-gfm-dev libcmark-gfm-extensions-dev  # Markdown loader (GFM tables)
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  libxapian-dev               # BM25 reference engine (bench/bm25_vs_xapian)
   postgresql                  # a real server, started by the test harness
   groff-base groff            # builds the sample PDFs (scripts/make-sample-pdfs.sh)
   poppler-utils

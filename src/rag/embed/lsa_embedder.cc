@@ -10,7 +10,8 @@
 
 #include "common/binary_io.h"
 #include "common/file_util.h"
-#include "rag/index/snapshot_file.h"
+#include "common/omp_threads.h"
+#include "common/snapshot_file.h"
 
 namespace lathe::rag {
 namespace {
@@ -18,10 +19,26 @@ namespace {
 using MatrixF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic>;
 using SparseF = Eigen::SparseMatrix<float, Eigen::RowMajor>;
 
+// An orthonormal basis of m's columns. CholeskyQR2 (two passes of
+// Q = M R^-1, R from the Cholesky factor of M^T M) runs on matrix products,
+// which Eigen vectorises and parallelises; Householder QR is the fallback when
+// the Gram matrix is too ill-conditioned to factor.
 MatrixF Orthonormalize(const MatrixF& m) {
-  Eigen::HouseholderQR<MatrixF> qr(m);
-  return qr.householderQ() * MatrixF::Identity(m.rows(), m.cols());
+  MatrixF q = m;
+  for (int pass = 0; pass < 2; ++pass) {
+    MatrixF gram = q.transpose() * q;
+    Eigen::LLT<MatrixF> llt(gram);
+    if (llt.info() != Eigen::Success) {
+      Eigen::HouseholderQR<MatrixF> qr(m);
+      return qr.householderQ() * MatrixF::Identity(m.rows(), m.cols());
+    }
+    MatrixF u = llt.matrixU();
+    q = u.triangularView<Eigen::Upper>().solve<Eigen::OnTheRight>(q);
+  }
+  return q;
 }
+
+
 
 // Sparse term weights of one text: (1 + log tf) * idf, L2-normalised.
 template <typename Lookup>
@@ -114,6 +131,7 @@ Result<std::unique_ptr<LsaEmbedder>> LsaEmbedder::Train(const std::vector<std::s
   SparseF at = a.transpose();
 
   // Randomised SVD (Halko, Martinsson & Tropp 2011) with power iterations.
+  ScopedOmpThreads omp_threads(pool ? static_cast<int>(pool->size()) : 1);
   const int k = static_cast<int>(std::min<size_t>({static_cast<size_t>(options.dim), n - 1, vocab - 1}));
   const int l = static_cast<int>(std::min<size_t>(static_cast<size_t>(k + options.oversample), std::min(n, vocab)));
   std::mt19937_64 rng(options.seed);

@@ -5,7 +5,7 @@
 
 #include "common/binary_io.h"
 #include "common/logging.h"
-#include "rag/index/snapshot_file.h"
+#include "common/snapshot_file.h"
 
 namespace lathe::rag {
 

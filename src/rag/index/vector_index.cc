@@ -1,6 +1,7 @@
 #include "rag/index/vector_index.h"
 
 #include "common/cpu_pool.h"
+#include "common/omp_threads.h"
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
@@ -9,8 +10,6 @@
 #include <faiss/impl/IDSelector.h>
 #include <faiss/impl/io.h>
 #include <faiss/index_io.h>
-
-#include <omp.h>
 
 #include <algorithm>
 #include <cstring>
@@ -68,10 +67,10 @@ void VectorIndex::BuildHnsw() {
   hnsw->hnsw.efSearch = options_.ef_search;
   // Building the graph is the one place where FAISS's own threads pay off
   // (the process pins OpenMP to one thread for per-query work).
-  int previous = omp_get_max_threads();
-  omp_set_num_threads(static_cast<int>(HardwareThreads()));
-  hnsw->add(flat->ntotal, flat->get_xb());
-  omp_set_num_threads(previous);
+  {
+    ScopedOmpThreads threads(options_.build_threads > 0 ? options_.build_threads : static_cast<int>(HardwareThreads()));
+    hnsw->add(flat->ntotal, flat->get_xb());
+  }
   index_ = std::move(hnsw);
   hnsw_ = true;
 }

@@ -26,6 +26,7 @@ struct VectorIndexOptions {
   int ef_search = 128;
   // Filters that allow fewer slots than this fraction are scored exactly.
   float exact_filter_fraction = 0.05f;
+  int build_threads = 0;  // threads for building the HNSW graph; 0: all cores
 };
 
 class VectorIndex {

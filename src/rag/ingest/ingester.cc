@@ -1,6 +1,7 @@
 #include "rag/ingest/ingester.h"
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <unordered_map>
 
@@ -207,9 +208,17 @@ Result<IngestReport> Ingester::Ingest(const std::vector<std::string>& paths, con
     }
   };
 
+  auto started = std::chrono::steady_clock::now();
+  auto phase = [&](const char* what) {
+    auto now = std::chrono::steady_clock::now();
+    LOG_DEBUG("ingest: {} in {:.3f} s", what, std::chrono::duration<double>(now - started).count());
+    started = now;
+  };
+  phase("expanded paths");
   if (!embedder) {
     // A trained embedder learns from this ingest's chunks before anything is embedded.
     pool_->ParallelFor(items.size(), [&](size_t i) { prepare(items[i]); });
+    phase("parsed and chunked for training");
     std::vector<std::string> texts;
     for (const WorkItem& item : items) {
       if (!item.status.ok() || item.unchanged) continue;
@@ -225,17 +234,22 @@ Result<IngestReport> Ingester::Ingest(const std::vector<std::string>& paths, con
       return report;
     }
     LATHE_ASSIGN_OR_RETURN(embedder, embedders_->Train(collection, texts));
+    phase("trained the embedder");
   }
   LATHE_ASSIGN_OR_RETURN(auto index, CollectionIndex::Load(catalog_, collection, data_dir_, embedder,
                                                            index_options_, pool_));
 
+  phase("loaded the index");
+  double parallel_s = 0;
   const size_t window = std::max<size_t>(options.batch_size * 8, 256);
   for (size_t begin = 0; begin < items.size(); begin += window) {
     size_t end = std::min(items.size(), begin + window);
+    auto window_start = std::chrono::steady_clock::now();
     pool_->ParallelFor(end - begin, [&](size_t i) {
       prepare(items[begin + i]);
       embed(items[begin + i]);
     });
+    parallel_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
     std::vector<NewDocument> batch;
     std::vector<WorkItem*> batch_items;
     auto commit = [&]() -> Status {
@@ -279,13 +293,17 @@ Result<IngestReport> Ingester::Ingest(const std::vector<std::string>& paths, con
     for (size_t i = begin; i < end; ++i) items[i] = WorkItem();  // free memory of the finished window
   }
 
+  LOG_DEBUG("ingest: parsing, chunking and embedding took {:.3f} s of the commit loop", parallel_s);
+  phase("embedded and committed");
   index->Optimize();
+  phase("optimised the index");
   if (collection.embedder != embedder->id()) {
     LATHE_RETURN_IF_ERROR(catalog_->SetCollectionEmbedder(collection.id, embedder->id()));
   }
   LATHE_ASSIGN_OR_RETURN(CollectionInfo after, catalog_->GetCollection(options.collection));
   Status save = index->Save(data_dir_, after.id, after.generation);
   if (!save.ok()) LOG_WARN("could not write index snapshot (it will be rebuilt): {}", save.message());
+  phase("wrote the snapshot");
   return report;
 }
 

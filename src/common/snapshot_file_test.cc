@@ -1,5 +1,5 @@
 // Tests for the snapshot file framing: round trip and clean errors on damage.
-#include "rag/index/snapshot_file.h"
+#include "common/snapshot_file.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -10,7 +10,7 @@
 
 #include "common/file_util.h"
 
-namespace lathe::rag {
+namespace lathe {
 namespace {
 
 namespace fs = std::filesystem;
@@ -135,4 +135,4 @@ TEST_F(SnapshotFileTest, RewriteReplacesPreviousSnapshot) {
 }
 
 }  // namespace
-}  // namespace lathe::rag
+}  // namespace lathe

@@ -10,7 +10,7 @@
 
 #include "common/status.h"
 
-namespace lathe::rag {
+namespace lathe {
 
 struct SnapshotHeader {
   uint32_t version = 0;
@@ -23,4 +23,4 @@ Status WriteSnapshot(const std::string& path, const SnapshotHeader& header, cons
 // caller checks version, generation and settings.
 Status ReadSnapshot(const std::string& path, SnapshotHeader* header, std::string* payload);
 
-}  // namespace lathe::rag
+}  // namespace lathe

@@ -1,4 +1,4 @@
-#include "rag/index/snapshot_file.h"
+#include "common/snapshot_file.h"
 
 #include <cstring>
 #include <filesystem>
@@ -6,7 +6,7 @@
 #include "common/binary_io.h"
 #include "common/file_util.h"
 
-namespace lathe::rag {
+namespace lathe {
 namespace {
 constexpr char kMagic[8] = {'L', 'A', 'T', 'H', 'E', 'S', 'N', 'P'};
 }
@@ -46,4 +46,4 @@ Status ReadSnapshot(const std::string& path, SnapshotHeader* header, std::string
   return Status::OK();
 }
 
-}  // namespace lathe::rag
+}  // namespace lathe
