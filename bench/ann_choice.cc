@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
   cli.add_option("--max-queries", max_queries);
   CLI11_PARSE(cli, argc, argv);
   ctx.settings.log_level = "warn";
-  ctx.settings.index.vector.hnsw_threshold = SIZE_MAX;  // keep the loaded index exact
+  ctx.settings.index.vector.ann_threshold = SIZE_MAX;  // keep the loaded index exact
   if (Status st = ctx.Open(); !st.ok()) return std::cerr << st.ToString() << "\n", 1;
   auto index = ctx.LoadIndex(collection);
   if (!index.ok()) return std::cerr << index.status().ToString() << "\n", 1;
@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
       ivf.add(static_cast<faiss::Index::idx_t>(n), xb);
     }
     double build = std::chrono::duration<double>(Clock::now() - t0).count();
-    for (size_t nprobe : {8, 16, 32, 64}) {
+    for (size_t nprobe : {16, 32, 64, 128}) {
       faiss::SearchParametersIVF params;
       params.nprobe = nprobe;
       measure("IVF" + std::to_string(nlist) + " nprobe" + std::to_string(nprobe), &ivf, build, &params);

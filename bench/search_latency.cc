@@ -34,9 +34,8 @@ int main(int argc, char** argv) {
   cli.add_option("--repeat", repeat);
   cli.add_option("--max-queries", max_queries);
   cli.add_option("--threads", ctx.settings.threads);
-  cli.add_option("--ef-search", ctx.settings.index.vector.ef_search, "HNSW efSearch");
-  cli.add_option("--ef-construction", ctx.settings.index.vector.ef_construction, "HNSW efConstruction");
-  cli.add_option("--hnsw-m", ctx.settings.index.vector.hnsw_m, "HNSW M");
+  cli.add_option("--nprobe", ctx.settings.index.vector.nprobe, "IVF cells visited per query");
+  cli.add_option("--ann-threshold", ctx.settings.index.vector.ann_threshold, "vectors above which IVF is built");
   CLI11_PARSE(cli, argc, argv);
   ctx.settings.log_level = "warn";
   if (Status st = ctx.Open(); !st.ok()) {
@@ -56,9 +55,9 @@ int main(int argc, char** argv) {
   }
   rag::Retriever retriever(index->get(), ctx.pool.get());
   json out = {{"collection", collection}, {"chunks", (*index)->live_chunks()},
-              {"vector_index", (*index)->vectors().is_hnsw() ? "hnsw" : "flat"}, {"queries", queries.size()},
-              {"threads", ctx.pool->size()}, {"ef_search", ctx.settings.index.vector.ef_search},
-              {"ef_construction", ctx.settings.index.vector.ef_construction}, {"hnsw_m", ctx.settings.index.vector.hnsw_m},
+              {"vector_index", (*index)->vectors().is_approximate() ? "ivf" : "flat"}, {"queries", queries.size()},
+              {"threads", ctx.pool->size()}, {"nlist", (*index)->vectors().nlist()},
+              {"nprobe", ctx.settings.index.vector.nprobe},
               {"results", json::array()}};
   for (auto kind : {rag::RetrieverKind::kBm25, rag::RetrieverKind::kVector, rag::RetrieverKind::kHybrid}) {
     rag::RetrieveOptions options;
@@ -79,7 +78,7 @@ int main(int argc, char** argv) {
                               {"p95_ms", rag::Percentile(ms, 95)}, {"p99_ms", rag::Percentile(ms, 99)},
                               {"qps", static_cast<double>(ms.size()) / total}});
   }
-  // Recall@10 of the vector index (HNSW or flat) against exact search.
+  // Recall@10 of the vector index (IVF or flat) against exact search.
   const rag::Embedder* embedder = (*index)->embedder();
   std::vector<float> q(static_cast<size_t>(embedder->dim()));
   double recall = 0;

@@ -119,6 +119,25 @@ TEST(CliBadInput, EachBadFileIsReportedWithItsReasonAndSkipped) {
   EXPECT_EQ(json::parse(s.out)["hits"][0]["doc_id"], "good.md");
 }
 
+TEST(CliBadInput, DuplicateIdsAreReportedAndTheLaterWins) {
+  TempDir dir;
+  WriteFile(dir / "corpus.jsonl",
+            "{\"_id\": \"a\", \"text\": \"the first version mentions walruses\"}\n"
+            "{\"_id\": \"b\", \"text\": \"another document about seals\"}\n"
+            "{\"_id\": \"a\", \"text\": \"the second version mentions narwhals\"}\n");
+  RunResult r = Lathe(dir, {"ingest", dir / "corpus.jsonl", "--json", "--embedder", "hash"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("duplicate document id 'a'"), std::string::npos) << r.err;
+  json report = json::parse(r.out);
+  EXPECT_EQ(report["added"], 2);
+  EXPECT_EQ(report["failed"], 1);
+  RunResult s = Lathe(dir, {"search", "narwhals", "--json", "--retriever", "bm25", "--embedder", "hash"});
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  EXPECT_EQ(json::parse(s.out)["hits"][0]["doc_id"], "a");
+  s = Lathe(dir, {"search", "walruses", "--json", "--retriever", "bm25", "--embedder", "hash"});
+  EXPECT_TRUE(json::parse(s.out)["hits"].empty());
+}
+
 TEST(CliBadInput, NothingIngestableExitsNonZero) {
   TempDir dir;
   WriteFile(dir / "kb/empty.md", "");

@@ -100,6 +100,22 @@ TEST(CliIngest, ReingestUnchangedIsANoOpAndChangedDocumentIsReplaced) {
   EXPECT_EQ(check.exit_code, 0) << check.err;
 }
 
+TEST(CliIngest, ReplacingEveryDocumentCompactsTheSnapshot) {
+  TempDir dir;
+  ASSERT_EQ(Lathe(dir, {"ingest", kKb}).exit_code, 0);
+  json before = SearchJson(dir, "warranty for the card reader", "default");
+  // Other chunk settings change every document: all are replaced.
+  RunResult r = Lathe(dir, {"ingest", kKb, "--chunk-words", "150", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["updated"], json::parse(Lathe(dir, {"documents", "--json"}).out).size());
+  // The snapshot written after the ingest holds no dead slots: it is reused as is.
+  RunResult check = Lathe(dir, {"check"});
+  ASSERT_EQ(check.exit_code, 0) << check.err;
+  EXPECT_NE(check.out.find("from snapshot"), std::string::npos) << check.out << check.err;
+  EXPECT_EQ(check.err.find("rebuilding"), std::string::npos) << check.err;
+  EXPECT_FALSE(DocIds(SearchJson(dir, "warranty for the card reader", "default")).empty());
+}
+
 TEST(CliIngest, DeleteRemovesADocumentAndUnknownIdIsAnError) {
   TempDir dir;
   WriteFile(dir / "kb/keep.md", "# Keep\n\nShipping to Canada takes four days.\n");

@@ -33,7 +33,9 @@ void AddIndexOptions(CLI::App* cmd, Settings* s) {
   cmd->add_option("--embed-dim", s->embedder.dim, "Dimension of the built-in embedder")->capture_default_str()->group("Tuning");
   cmd->add_option("--lsa-sigma-power", s->embedder.lsa_sigma_power, "LSA: scale coordinates by singular value^p")
       ->capture_default_str()->group("Tuning");
-  cmd->add_option("--hnsw-threshold", s->index.vector.hnsw_threshold, "Vectors above which HNSW replaces exact search")
+  cmd->add_option("--ann-threshold", s->index.vector.ann_threshold, "Vectors above which IVF replaces exact search")
+      ->capture_default_str()->group("Tuning");
+  cmd->add_option("--nprobe", s->index.vector.nprobe, "IVF cells visited per query")
       ->capture_default_str()->group("Tuning");
 }
 
@@ -264,12 +266,13 @@ int RunEval(AppContext* ctx, const EvalArgs& args, bool data_dir_given) {
     options.kind = *kind;
     options.candidates = ctx->settings.candidates;
     options.fusion = ctx->settings.Fusion();
-    rag::EvalResult r = rag::Evaluate(retriever, *queries, options);
+    rag::EvalResult r = rag::Evaluate(retriever, *queries, options, args.k);
     const rag::QueryMetrics& m = r.mean;
     if (args.json) {
       results.push_back({{"retriever", name}, {"p_at_1", m.p1}, {"p_at_5", m.p5}, {"p_at_10", m.p10},
                          {"recall_at_10", m.r10}, {"recall_at_100", m.r100}, {"ndcg_at_10", m.ndcg10},
-                         {"mrr_at_10", m.mrr10},
+                         {"mrr_at_10", m.mrr10}, {"k", args.k}, {"p_at_k", m.pk}, {"recall_at_k", m.rk},
+                         {"ndcg_at_k", m.ndcgk},
                          {"latency_ms", {{"p50", r.p50_ms}, {"p95", r.p95_ms}, {"p99", r.p99_ms}}}});
     } else {
       std::printf("%-9s %6.3f %6.3f %6.3f %6.3f %6.3f %8.4f %8.4f %8.3f %8.3f %8.3f\n", name.c_str(), m.p1, m.p5,
@@ -455,8 +458,8 @@ void RegisterRagCommands(CLI::App* app, AppContext* ctx, int* exit_code) {
   auto eval_args = std::make_shared<EvalArgs>();
   eval->add_option("--beir", eval_args->beir_dir, "BEIR folder (corpus.jsonl, queries.jsonl, qrels/)")->required();
   eval->add_option("--split", eval_args->split, "qrels split: train, dev or test")->capture_default_str();
-  eval->add_option("-k", eval_args->k, "Cut-off reported as the main depth (metrics use 1, 5, 10, 100)")
-      ->capture_default_str();
+  eval->add_option("-k", eval_args->k, "Extra cut-off: P@k, R@k and nDCG@k are reported besides the fixed ones")
+      ->check(CLI::Range(1, 1000))->capture_default_str();
   eval->add_option("--retrievers", eval_args->retrievers, "Which retrievers to run")->delimiter(',');
   eval->add_flag("--json", eval_args->json, "Print one JSON object");
   AddIndexOptions(eval, s);

@@ -25,6 +25,33 @@ void CpuPool::Post(std::function<void()> fn) {
   boost::asio::post(*pool_, std::move(fn));
 }
 
+std::future<void> CpuPool::ParallelForAsync(size_t n, std::function<void(size_t)> fn) {
+  struct State {
+    std::function<void(size_t)> fn;
+    size_t n;
+    std::atomic<size_t> next{0};
+    std::atomic<size_t> running{0};
+    std::promise<void> done;
+  };
+  auto state = std::make_shared<State>();
+  state->fn = std::move(fn);
+  state->n = n;
+  std::future<void> future = state->done.get_future();
+  size_t workers = std::min(threads_, n);
+  if (workers == 0) {
+    state->done.set_value();
+    return future;
+  }
+  state->running = workers;
+  for (size_t w = 0; w < workers; ++w) {
+    boost::asio::post(*pool_, [state] {
+      for (size_t i; (i = state->next.fetch_add(1)) < state->n;) state->fn(i);
+      if (state->running.fetch_sub(1) == 1) state->done.set_value();
+    });
+  }
+  return future;
+}
+
 void CpuPool::ParallelFor(size_t n, const std::function<void(size_t)>& fn, size_t grain) {
   if (n == 0) return;
   if (grain == 0) grain = 1;

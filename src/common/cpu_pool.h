@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <future>
 #include <memory>
 
 namespace boost::asio { class thread_pool; }
@@ -25,6 +26,11 @@ class CpuPool {
   // returns when all calls have finished. fn must be thread-safe. Work is
   // handed out in blocks of `grain` indices.
   void ParallelFor(size_t n, const std::function<void(size_t)>& fn, size_t grain = 1);
+
+  // Starts fn(i) for i in [0, n) on the pool's workers only (the caller is free
+  // to do other work) and returns a future that is ready when all calls have
+  // finished. fn and anything it references must outlive that moment.
+  std::future<void> ParallelForAsync(size_t n, std::function<void(size_t)> fn);
 
   // Posts fn to run on a worker; fire-and-forget.
   void Post(std::function<void()> fn);

@@ -99,3 +99,25 @@ TEST(CpuPool, ZeroThreadsMeansHardwareThreads) {
 
 }  // namespace
 }  // namespace lathe
+
+namespace lathe {
+namespace {
+
+TEST(CpuPool, ParallelForAsyncRunsOnWorkersWhileTheCallerContinues) {
+  CpuPool pool(2);
+  std::vector<std::atomic<int>> visits(1000);
+  std::atomic<int> on_caller{0};
+  const auto caller = std::this_thread::get_id();
+  std::future<void> done = pool.ParallelForAsync(visits.size(), [&](size_t i) {
+    visits[i].fetch_add(1);
+    if (std::this_thread::get_id() == caller) on_caller.fetch_add(1);
+  });
+  done.get();
+  for (auto& v : visits) EXPECT_EQ(v.load(), 1);
+  EXPECT_EQ(on_caller.load(), 0);  // the caller only waited
+  std::future<void> empty = pool.ParallelForAsync(0, [](size_t) { FAIL() << "no index to visit"; });
+  EXPECT_EQ(empty.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+}
+
+}  // namespace
+}  // namespace lathe

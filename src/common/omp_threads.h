@@ -1,7 +1,7 @@
 // ScopedOmpThreads: sets the calling thread's OpenMP team size for a scope.
 // Lathe pins OpenMP to one thread for per-query work (FAISS and BLAS would
 // otherwise fight the request-level parallelism over the cores) and raises it
-// only around bulk builds: HNSW graph construction and LSA training.
+// only around bulk builds: IVF training and LSA training.
 #pragma once
 
 #include <omp.h>

@@ -24,7 +24,7 @@ struct LsaOptions {
   double max_df_fraction = 0.5;  // terms in more than this share of chunks are dropped
   int max_vocabulary = 100000;
   int oversample = 24;
-  int power_iterations = 3;
+  int power_iterations = 1;
   float sigma_power = 1.0f;      // 1: coordinates are U*Sigma; 0: U (whitened)
   uint64_t seed = 42;
 };

@@ -1,5 +1,6 @@
 #include "rag/eval/beir.h"
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -61,8 +62,9 @@ Result<std::vector<BeirQuery>> LoadBeirQueries(const std::string& dir, const std
   return out;
 }
 
-EvalResult Evaluate(const Retriever& retriever, const std::vector<BeirQuery>& queries, RetrieveOptions options) {
-  options.k = 100;
+EvalResult Evaluate(const Retriever& retriever, const std::vector<BeirQuery>& queries, RetrieveOptions options,
+                    size_t k) {
+  options.k = std::max<size_t>(100, k);
   options.one_per_document = true;
   EvalResult result;
   result.retriever = RetrieverName(options.kind);
@@ -76,7 +78,7 @@ EvalResult Evaluate(const Retriever& retriever, const std::vector<BeirQuery>& qu
     std::vector<std::string> ranked;
     ranked.reserve(hits.size());
     for (const Hit& h : hits) ranked.push_back(h.doc_id);
-    QueryMetrics m = ScoreRanking(ranked, q.judged);
+    QueryMetrics m = ScoreRanking(ranked, q.judged, k);
     result.mean.p1 += m.p1;
     result.mean.p5 += m.p5;
     result.mean.p10 += m.p10;
@@ -84,10 +86,13 @@ EvalResult Evaluate(const Retriever& retriever, const std::vector<BeirQuery>& qu
     result.mean.r100 += m.r100;
     result.mean.ndcg10 += m.ndcg10;
     result.mean.mrr10 += m.mrr10;
+    result.mean.pk += m.pk;
+    result.mean.rk += m.rk;
+    result.mean.ndcgk += m.ndcgk;
   }
   double n = queries.empty() ? 1.0 : static_cast<double>(queries.size());
   for (double* v : {&result.mean.p1, &result.mean.p5, &result.mean.p10, &result.mean.r10, &result.mean.r100,
-                    &result.mean.ndcg10, &result.mean.mrr10}) {
+                    &result.mean.ndcg10, &result.mean.mrr10, &result.mean.pk, &result.mean.rk, &result.mean.ndcgk}) {
     *v /= n;
   }
   result.p50_ms = Percentile(latencies, 50);

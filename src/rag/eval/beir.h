@@ -30,8 +30,9 @@ struct EvalResult {
   double p50_ms = 0, p95_ms = 0, p99_ms = 0;
 };
 
-// Runs every query through the retriever (one hit per document, depth 100)
-// and averages the metrics.
-EvalResult Evaluate(const Retriever& retriever, const std::vector<BeirQuery>& queries, RetrieveOptions options);
+// Runs every query through the retriever (one hit per document, depth
+// max(100, k)) and averages the metrics; pk/rk/ndcgk are at cut-off k.
+EvalResult Evaluate(const Retriever& retriever, const std::vector<BeirQuery>& queries, RetrieveOptions options,
+                    size_t k = 10);
 
 }  // namespace lathe::rag

@@ -27,7 +27,7 @@ double NdcgAt(const std::vector<std::string>& ranked, const Judgements& judged, 
   return idcg > 0 ? dcg / idcg : 0.0;
 }
 
-QueryMetrics ScoreRanking(const std::vector<std::string>& ranked, const Judgements& judged) {
+QueryMetrics ScoreRanking(const std::vector<std::string>& ranked, const Judgements& judged, size_t k) {
   QueryMetrics m;
   size_t relevant_total = 0;
   for (const auto& [doc, g] : judged) relevant_total += g > 0;
@@ -44,6 +44,9 @@ QueryMetrics ScoreRanking(const std::vector<std::string>& ranked, const Judgemen
     m.r100 = hits_at(100) / static_cast<double>(relevant_total);
   }
   m.ndcg10 = NdcgAt(ranked, judged, 10);
+  m.pk = k > 0 ? hits_at(k) / static_cast<double>(k) : 0.0;
+  m.rk = relevant_total > 0 ? hits_at(k) / static_cast<double>(relevant_total) : 0.0;
+  m.ndcgk = NdcgAt(ranked, judged, k);
   for (size_t i = 0; i < ranked.size() && i < 10; ++i) {
     if (Grade(judged, ranked[i]) > 0) {
       m.mrr10 = 1.0 / static_cast<double>(i + 1);

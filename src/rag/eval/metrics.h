@@ -13,11 +13,12 @@ using Judgements = std::map<std::string, int>;
 
 struct QueryMetrics {
   double p1 = 0, p5 = 0, p10 = 0, r10 = 0, r100 = 0, ndcg10 = 0, mrr10 = 0;
+  double pk = 0, rk = 0, ndcgk = 0;  // at the caller's cut-off k
 };
 
 // ranked: document ids best first (no duplicates). Precision at k divides by k
 // even when fewer documents were returned.
-QueryMetrics ScoreRanking(const std::vector<std::string>& ranked, const Judgements& judged);
+QueryMetrics ScoreRanking(const std::vector<std::string>& ranked, const Judgements& judged, size_t k = 10);
 
 // nDCG at depth k with gain = grade and log2(rank + 1) discount.
 double NdcgAt(const std::vector<std::string>& ranked, const Judgements& judged, size_t k);

@@ -125,6 +125,26 @@ void Bm25Index::ScoreSlots(const std::vector<std::string>& query_terms, const st
   }
 }
 
+void Bm25Index::Compact(const std::vector<uint32_t>& new_slot) {
+  std::vector<float> doc_len(live_);
+  std::vector<std::vector<uint32_t>> slot_terms(live_);
+  for (uint32_t s = 0; s < alive_.size(); ++s) {
+    if (!alive_[s]) continue;
+    doc_len[new_slot[s]] = doc_len_[s];
+    slot_terms[new_slot[s]] = std::move(slot_terms_[s]);
+  }
+  for (std::vector<Posting>& list : postings_) {
+    size_t out = 0;
+    for (const Posting& p : list) {
+      if (alive_[p.slot]) list[out++] = Posting{new_slot[p.slot], p.tf};
+    }
+    list.resize(out);
+  }
+  doc_len_ = std::move(doc_len);
+  slot_terms_ = std::move(slot_terms);
+  alive_.assign(live_, 1);
+}
+
 void Bm25Index::Serialize(BinaryWriter* w) const {
   w->Put(params_.k1);
   w->Put(params_.b);

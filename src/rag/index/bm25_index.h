@@ -50,6 +50,11 @@ class Bm25Index {
   size_t vocabulary() const { return term_ids_.size(); }
   const Bm25Params& params() const { return params_; }
 
+  // Drops removed slots: live slot s becomes new_slot[s] (new_slot has
+  // slots() entries, ascending over live slots; entries of dead slots are
+  // ignored). Scores are unchanged.
+  void Compact(const std::vector<uint32_t>& new_slot);
+
   void Serialize(BinaryWriter* w) const;
   // Corruption when the payload is malformed.
   Status Deserialize(BinaryReader* r);

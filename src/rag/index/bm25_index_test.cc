@@ -258,3 +258,33 @@ TEST(Bm25Index, PostingForUnknownSlotGivesCorruption) {
 
 }  // namespace
 }  // namespace lathe::rag
+
+namespace lathe::rag {
+namespace {
+
+TEST(Bm25Index, CompactKeepsScoresAndRenumbersLiveSlots) {
+  Bm25Index index(Params(1.2f, 0.75f, 2.0f));
+  std::vector<Terms> docs = {{"refund", "annual", "plan"}, {"shipping", "canada"}, {"refund", "monthly"},
+                             {"reader", "battery"},         {"refund", "policy", "refund"}};
+  for (const Terms& d : docs) index.Add({"title"}, d);
+  index.Remove(1);
+  index.Remove(3);
+  std::vector<ScoredSlot> before = index.Search({"refund", "policy"}, 10, nullptr);
+  std::vector<uint32_t> new_slot = {0, 0, 1, 0, 2};  // live slots 0, 2, 4 -> 0, 1, 2
+  index.Compact(new_slot);
+  EXPECT_EQ(index.slots(), 3u);
+  EXPECT_EQ(index.live(), 3u);
+  std::vector<ScoredSlot> after = index.Search({"refund", "policy"}, 10, nullptr);
+  ASSERT_EQ(after.size(), before.size());
+  for (size_t i = 0; i < after.size(); ++i) {
+    EXPECT_EQ(after[i].slot, new_slot[before[i].slot]);
+    EXPECT_FLOAT_EQ(after[i].score, before[i].score);
+  }
+  // Still usable: add and remove after compaction.
+  EXPECT_EQ(index.Add({}, {"refund"}), 3u);
+  index.Remove(0);
+  EXPECT_EQ(index.live(), 3u);
+}
+
+}  // namespace
+}  // namespace lathe::rag

@@ -25,9 +25,9 @@ std::string CollectionIndex::SnapshotPath(const std::string& data_dir, int64_t c
 
 std::string CollectionIndex::SettingsKey() const {
   char buf[160];
-  std::snprintf(buf, sizeof buf, "analyzer=en-snowball-v1;bm25=%.3f,%.3f,%.3f;hnsw=%zu,%d,%d;embedder=",
-                options_.bm25.k1, options_.bm25.b, options_.bm25.title_boost, options_.vector.hnsw_threshold,
-                options_.vector.hnsw_m, options_.vector.ef_construction);
+  std::snprintf(buf, sizeof buf, "analyzer=en-snowball-v1;bm25=%.3f,%.3f,%.3f;ivf=%zu,%d;embedder=",
+                options_.bm25.k1, options_.bm25.b, options_.bm25.title_boost, options_.vector.ann_threshold,
+                options_.vector.ivf_cells_per_sqrt);
   return buf + embedder_->id();
 }
 
@@ -47,6 +47,26 @@ void CollectionIndex::Remove(int64_t chunk_id) {
   bm25_.Remove(it->second);
   vectors_.Remove(it->second);
   chunk_slot_.erase(it);
+}
+
+void CollectionIndex::CompactIfWasteful() {
+  const size_t slots = slot_chunk_.size();
+  if (slots <= 64 || live_chunks() * 4 >= slots * 3) return;
+  std::vector<uint32_t> new_slot(slots, 0);
+  std::vector<int64_t> slot_chunk;
+  std::vector<std::string> slot_doc;
+  for (uint32_t s = 0; s < slots; ++s) {
+    if (!bm25_.alive(s)) continue;
+    new_slot[s] = static_cast<uint32_t>(slot_chunk.size());
+    slot_chunk.push_back(slot_chunk_[s]);
+    slot_doc.push_back(std::move(slot_doc_[s]));
+  }
+  bm25_.Compact(new_slot);
+  vectors_.Compact();
+  slot_chunk_ = std::move(slot_chunk);
+  slot_doc_ = std::move(slot_doc);
+  chunk_slot_.clear();
+  for (uint32_t s = 0; s < slot_chunk_.size(); ++s) chunk_slot_[slot_chunk_[s]] = s;
 }
 
 std::vector<uint8_t> CollectionIndex::MakeFilter(const std::function<bool(const std::string&)>& pred) const {

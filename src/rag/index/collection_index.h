@@ -59,8 +59,12 @@ class CollectionIndex {
   void Add(int64_t chunk_id, const std::string& doc_id, const AnalyzedChunk& terms, const float* embedding);
   // Removes a chunk; unknown ids are ignored.
   void Remove(int64_t chunk_id);
-  // Finishes a batch of changes (may switch the vector index to HNSW).
+  // Finishes a batch of changes (may build the vector index's IVF cells).
   void Optimize() { vectors_.Optimize(); }
+
+  // Renumbers slots to drop removed chunks when more than a quarter of the
+  // slots are dead (after updates and deletes); cheap: no re-analysis.
+  void CompactIfWasteful();
 
   // Writes the snapshot for the given catalog generation.
   Status Save(const std::string& data_dir, int64_t collection_id, int64_t generation) const;

@@ -1,10 +1,7 @@
 #include "rag/index/vector_index.h"
 
-#include "common/cpu_pool.h"
-#include "common/omp_threads.h"
-
 #include <faiss/IndexFlat.h>
-#include <faiss/IndexHNSW.h>
+#include <faiss/IndexIVFFlat.h>
 #include <faiss/impl/AuxIndexStructures.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/IDSelector.h>
@@ -12,38 +9,58 @@
 #include <faiss/index_io.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+
+#include "common/cpu_pool.h"
+#include "common/omp_threads.h"
 
 namespace lathe::rag {
 namespace {
+
+using idx_t = faiss::Index::idx_t;
 
 // Accepts live slots that the filter allows.
 struct SlotSelector : faiss::IDSelector {
   const uint8_t* alive;
   const uint8_t* allowed;
   size_t n;
-  bool is_member(faiss::Index::idx_t id) const override {
+  bool is_member(idx_t id) const override {
     auto i = static_cast<size_t>(id);
     return i < n && alive[i] && (allowed == nullptr || allowed[i]);
   }
 };
 
-const faiss::IndexFlat* FlatStorage(const faiss::Index* index, bool hnsw) {
-  if (hnsw) return dynamic_cast<const faiss::IndexFlat*>(static_cast<const faiss::IndexHNSW*>(index)->storage);
-  return static_cast<const faiss::IndexFlat*>(index);
+bool Better(const ScoredSlot& a, const ScoredSlot& b) {
+  return a.score > b.score || (a.score == b.score && a.slot < b.slot);
+}
+
+std::vector<ScoredSlot> Collect(const std::vector<float>& distances, const std::vector<idx_t>& labels) {
+  std::vector<ScoredSlot> out;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] >= 0) out.push_back(ScoredSlot{static_cast<uint32_t>(labels[i]), distances[i]});
+  }
+  return out;
+}
+
+std::string IndexBytes(const faiss::Index* index) {
+  faiss::VectorIOWriter writer;
+  faiss::write_index(index, &writer);
+  return std::string(reinterpret_cast<const char*>(writer.data.data()), writer.data.size());
 }
 
 }  // namespace
 
 VectorIndex::VectorIndex(int dim, VectorIndexOptions options)
-    : dim_(dim), options_(options), index_(std::make_unique<faiss::IndexFlatIP>(dim)) {}
+    : dim_(dim), options_(options), flat_(std::make_unique<faiss::IndexFlatIP>(dim)) {}
 VectorIndex::~VectorIndex() = default;
 VectorIndex::VectorIndex(VectorIndex&&) noexcept = default;
 VectorIndex& VectorIndex::operator=(VectorIndex&&) noexcept = default;
 
 void VectorIndex::Add(const float* vectors, size_t n) {
   if (n == 0) return;
-  index_->add(static_cast<faiss::Index::idx_t>(n), vectors);
+  flat_->add(static_cast<idx_t>(n), vectors);
+  if (ivf_) ivf_->add(static_cast<idx_t>(n), vectors);  // ids continue from ntotal == slot
   alive_.insert(alive_.end(), n, 1);
   live_ += n;
 }
@@ -54,34 +71,41 @@ void VectorIndex::Remove(uint32_t slot) {
   --live_;
 }
 
+size_t VectorIndex::nlist() const { return ivf_ ? ivf_->nlist : 0; }
+
 const float* VectorIndex::vector(uint32_t slot) const {
-  return FlatStorage(index_.get(), hnsw_)->get_xb() + static_cast<size_t>(slot) * dim_;
+  return flat_->get_xb() + static_cast<size_t>(slot) * static_cast<size_t>(dim_);
 }
 
-void VectorIndex::BuildHnsw() {
-  const faiss::IndexFlat* flat = FlatStorage(index_.get(), hnsw_);
-  auto hnsw = std::make_unique<faiss::IndexHNSWFlat>(dim_, options_.hnsw_m, faiss::METRIC_INNER_PRODUCT);
-  hnsw->hnsw.efConstruction = options_.ef_construction;
-  // FAISS 1.7.3 sizes the search queue from the index's efSearch, not from
-  // SearchParametersHNSW::efSearch, so the index must carry it.
-  hnsw->hnsw.efSearch = options_.ef_search;
-  // Building the graph is the one place where FAISS's own threads pay off
-  // (the process pins OpenMP to one thread for per-query work).
-  {
-    ScopedOmpThreads threads(options_.build_threads > 0 ? options_.build_threads : static_cast<int>(HardwareThreads()));
-    hnsw->add(flat->ntotal, flat->get_xb());
+void VectorIndex::BuildIvf() {
+  const size_t n = alive_.size();
+  // FAISS wants at least 39 training points per cell.
+  size_t nlist = static_cast<size_t>(options_.ivf_cells_per_sqrt * std::sqrt(static_cast<double>(n)));
+  nlist = std::clamp<size_t>(nlist, 1, std::max<size_t>(1, n / 39));
+  auto quantizer = new faiss::IndexFlatIP(dim_);
+  auto ivf = std::make_unique<faiss::IndexIVFFlat>(quantizer, dim_, nlist, faiss::METRIC_INNER_PRODUCT);
+  ivf->own_fields = true;
+  ivf->cp.seed = 1234;  // deterministic k-means
+  ScopedOmpThreads threads(options_.build_threads > 0 ? options_.build_threads : static_cast<int>(HardwareThreads()));
+  // Train on an evenly spread sample (at most 64 points per cell).
+  size_t sample = std::min(n, nlist * 64);
+  std::vector<float> train(sample * static_cast<size_t>(dim_));
+  for (size_t i = 0; i < sample; ++i) {
+    size_t src = i * n / sample;
+    std::memcpy(train.data() + i * dim_, vector(static_cast<uint32_t>(src)), sizeof(float) * dim_);
   }
-  index_ = std::move(hnsw);
-  hnsw_ = true;
+  ivf->train(static_cast<idx_t>(sample), train.data());
+  ivf->add(static_cast<idx_t>(n), flat_->get_xb());
+  ivf_ = std::move(ivf);
 }
 
 void VectorIndex::Optimize() {
-  if (!hnsw_ && alive_.size() > options_.hnsw_threshold) BuildHnsw();
+  if (!ivf_ && alive_.size() > options_.ann_threshold) BuildIvf();
 }
 
-std::vector<ScoredSlot> VectorIndex::SearchExact(const float* query, size_t k, const uint8_t* allowed) const {
-  const float* xb = FlatStorage(index_.get(), hnsw_)->get_xb();
+std::vector<ScoredSlot> VectorIndex::SearchAllowedExactly(const float* query, size_t k, const uint8_t* allowed) const {
   std::vector<ScoredSlot> all;
+  const float* xb = flat_->get_xb();
   for (size_t s = 0; s < alive_.size(); ++s) {
     if (!alive_[s] || (allowed != nullptr && !allowed[s])) continue;
     const float* v = xb + s * static_cast<size_t>(dim_);
@@ -89,100 +113,129 @@ std::vector<ScoredSlot> VectorIndex::SearchExact(const float* query, size_t k, c
     for (int i = 0; i < dim_; ++i) dot += v[i] * query[i];
     all.push_back(ScoredSlot{static_cast<uint32_t>(s), dot});
   }
-  auto better = [](const ScoredSlot& a, const ScoredSlot& b) {
-    return a.score > b.score || (a.score == b.score && a.slot < b.slot);
-  };
   size_t top = std::min(k, all.size());
-  std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(top), all.end(), better);
+  std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(top), all.end(), Better);
   all.resize(top);
   return all;
 }
 
+std::vector<ScoredSlot> VectorIndex::SearchExact(const float* query, size_t k, const uint8_t* allowed) const {
+  if (live_ == 0 || k == 0) return {};
+  k = std::min(k, alive_.size());
+  std::vector<float> distances(k);
+  std::vector<idx_t> labels(k);
+  SlotSelector selector;
+  selector.alive = alive_.data();
+  selector.allowed = allowed;
+  selector.n = alive_.size();
+  faiss::SearchParameters params;
+  params.sel = &selector;
+  bool filtered = allowed != nullptr || live_ != alive_.size();
+  try {
+    flat_->search(1, query, static_cast<idx_t>(k), distances.data(), labels.data(), filtered ? &params : nullptr);
+  } catch (const faiss::FaissException&) {
+    return SearchAllowedExactly(query, k, allowed);
+  }
+  return Collect(distances, labels);
+}
+
 std::vector<ScoredSlot> VectorIndex::Search(const float* query, size_t k, const uint8_t* allowed) const {
   if (live_ == 0 || k == 0) return {};
-  bool filtered = allowed != nullptr || live_ != alive_.size();
   size_t candidates = live_;
   if (allowed != nullptr) {
     candidates = 0;
     for (size_t s = 0; s < alive_.size(); ++s) candidates += alive_[s] && allowed[s];
   }
   if (candidates == 0) return {};
-  // A selective filter starves HNSW's graph walk: score the few allowed slots exactly.
-  if (hnsw_ && allowed != nullptr &&
-      static_cast<float>(candidates) < options_.exact_filter_fraction * static_cast<float>(live_)) {
-    return SearchExact(query, k, allowed);
-  }
   k = std::min(k, candidates);
+  if (!ivf_) return SearchExact(query, k, allowed);
+  // A selective filter leaves IVF's visited cells nearly empty: score the few
+  // allowed slots exactly instead.
+  if (allowed != nullptr && static_cast<float>(candidates) < options_.exact_filter_fraction * static_cast<float>(live_)) {
+    return SearchAllowedExactly(query, k, allowed);
+  }
   std::vector<float> distances(k);
-  std::vector<faiss::Index::idx_t> labels(k);
+  std::vector<idx_t> labels(k);
   SlotSelector selector;
   selector.alive = alive_.data();
   selector.allowed = allowed;
   selector.n = alive_.size();
+  faiss::SearchParametersIVF params;
+  params.nprobe = std::clamp<size_t>(static_cast<size_t>(std::max(1, options_.nprobe)), 1, ivf_->nlist);
+  if (allowed != nullptr || live_ != alive_.size()) params.sel = &selector;
   try {
-    if (hnsw_) {
-      faiss::SearchParametersHNSW params;
-      params.efSearch = std::max<int>(options_.ef_search, static_cast<int>(k));
-      if (filtered) params.sel = &selector;
-      index_->search(1, query, static_cast<faiss::Index::idx_t>(k), distances.data(), labels.data(), &params);
-    } else {
-      faiss::SearchParameters params;
-      if (filtered) params.sel = &selector;
-      index_->search(1, query, static_cast<faiss::Index::idx_t>(k), distances.data(), labels.data(),
-                     filtered ? &params : nullptr);
-    }
+    ivf_->search(1, query, static_cast<idx_t>(k), distances.data(), labels.data(), &params);
   } catch (const faiss::FaissException&) {
     return SearchExact(query, k, allowed);
   }
-  std::vector<ScoredSlot> out;
-  for (size_t i = 0; i < k; ++i) {
-    if (labels[i] < 0) continue;
-    out.push_back(ScoredSlot{static_cast<uint32_t>(labels[i]), distances[i]});
-  }
-  // A filtered graph walk can end before it finds k allowed slots.
+  std::vector<ScoredSlot> out = Collect(distances, labels);
+  // The visited cells can hold fewer than k allowed slots.
   if (out.size() < k) return SearchExact(query, k, allowed);
   return out;
 }
 
-void VectorIndex::set_ef_search(int ef) {
-  options_.ef_search = ef;
-  if (hnsw_) static_cast<faiss::IndexHNSW*>(index_.get())->hnsw.efSearch = ef;
+void VectorIndex::Compact() {
+  if (live_ == alive_.size()) return;
+  auto flat = std::make_unique<faiss::IndexFlatIP>(dim_);
+  std::vector<float> live_vectors;
+  live_vectors.reserve(live_ * static_cast<size_t>(dim_));
+  for (uint32_t s = 0; s < alive_.size(); ++s) {
+    if (alive_[s]) live_vectors.insert(live_vectors.end(), vector(s), vector(s) + dim_);
+  }
+  flat->add(static_cast<idx_t>(live_), live_vectors.data());
+  flat_ = std::move(flat);
+  if (ivf_) {
+    ScopedOmpThreads threads(options_.build_threads > 0 ? options_.build_threads : static_cast<int>(HardwareThreads()));
+    ivf_->reset();
+    ivf_->add(static_cast<idx_t>(live_), flat_->get_xb());
+  }
+  alive_.assign(live_, 1);
 }
 
 void VectorIndex::Serialize(BinaryWriter* w) const {
   w->Put<int32_t>(dim_);
   w->PutArray(alive_);
-  faiss::VectorIOWriter writer;
-  faiss::write_index(index_.get(), &writer);
-  w->Put<uint8_t>(hnsw_ ? 1 : 0);
-  w->Put<uint64_t>(writer.data.size());
-  w->PutRaw(std::string_view(reinterpret_cast<const char*>(writer.data.data()), writer.data.size()));
+  w->PutString(IndexBytes(flat_.get()));
+  w->Put<uint8_t>(ivf_ ? 1 : 0);
+  if (ivf_) w->PutString(IndexBytes(ivf_.get()));
 }
 
 Status VectorIndex::Deserialize(BinaryReader* r) {
   int32_t dim = 0;
-  uint8_t hnsw = 0;
-  uint64_t bytes = 0;
-  std::string_view raw;
-  if (!r->Get(&dim) || !r->GetArray(&alive_) || !r->Get(&hnsw) || !r->Get(&bytes) || !r->GetRaw(bytes, &raw)) {
+  std::string flat_bytes, ivf_bytes;
+  uint8_t has_ivf = 0;
+  if (!r->Get(&dim) || !r->GetArray(&alive_) || !r->GetString(&flat_bytes) || !r->Get(&has_ivf) ||
+      (has_ivf && !r->GetString(&ivf_bytes))) {
     return Corruption("vector index: truncated");
   }
   if (dim != dim_) return Corruption("vector index: dimension " + std::to_string(dim) + " != " + std::to_string(dim_));
-  faiss::VectorIOReader reader;
-  reader.data.assign(raw.begin(), raw.end());
+  auto read = [](const std::string& bytes) -> faiss::Index* {
+    faiss::VectorIOReader reader;
+    reader.data.assign(bytes.begin(), bytes.end());
+    return faiss::read_index(&reader);
+  };
   try {
-    index_.reset(faiss::read_index(&reader));
+    std::unique_ptr<faiss::Index> flat(read(flat_bytes));
+    auto* as_flat = dynamic_cast<faiss::IndexFlatIP*>(flat.get());
+    if (as_flat == nullptr) return Corruption("vector index: exact store is not IndexFlatIP");
+    flat.release();
+    flat_.reset(as_flat);
+    ivf_.reset();
+    if (has_ivf) {
+      std::unique_ptr<faiss::Index> ivf(read(ivf_bytes));
+      auto* as_ivf = dynamic_cast<faiss::IndexIVFFlat*>(ivf.get());
+      if (as_ivf == nullptr) return Corruption("vector index: approximate index is not IndexIVFFlat");
+      ivf.release();
+      ivf_.reset(as_ivf);
+    }
   } catch (const faiss::FaissException& e) {
     return Corruption(std::string("vector index: ") + e.what());
   }
-  hnsw_ = hnsw != 0;
-  bool kind_ok = hnsw_ ? dynamic_cast<faiss::IndexHNSWFlat*>(index_.get()) != nullptr
-                       : dynamic_cast<faiss::IndexFlatIP*>(index_.get()) != nullptr;
-  if (!kind_ok || index_->d != dim_ || static_cast<size_t>(index_->ntotal) != alive_.size()) {
+  if (flat_->d != dim_ || static_cast<size_t>(flat_->ntotal) != alive_.size() ||
+      (ivf_ && (ivf_->d != dim_ || ivf_->ntotal != flat_->ntotal))) {
     return Corruption("vector index: index does not match its slot table");
   }
   live_ = static_cast<size_t>(std::count(alive_.begin(), alive_.end(), 1));
-  if (hnsw_) static_cast<faiss::IndexHNSW*>(index_.get())->hnsw.efSearch = options_.ef_search;
   return Status::OK();
 }
 

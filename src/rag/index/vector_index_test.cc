@@ -1,4 +1,4 @@
-// Tests for VectorIndex: exact (flat) and HNSW search, recall, filters and
+// Tests for VectorIndex: exact (flat) and IVF search, recall, filters and
 // removed slots inside the search, and the serialised form.
 #include "rag/index/vector_index.h"
 
@@ -33,9 +33,9 @@ std::vector<float> RandomUnitVectors(size_t n, uint32_t seed) {
   return out;
 }
 
-VectorIndexOptions SmallHnswOptions() {
+VectorIndexOptions SmallIvfOptions() {
   VectorIndexOptions options;
-  options.hnsw_threshold = 100;
+  options.ann_threshold = 100;
   return options;
 }
 
@@ -55,7 +55,7 @@ std::vector<uint32_t> Slots(const std::vector<ScoredSlot>& hits) {
 TEST(VectorIndex, FlatSearchEqualsExactSearch) {
   std::vector<float> data = RandomUnitVectors(kVectors, 1);
   VectorIndex index = BuildIndex(data);
-  ASSERT_FALSE(index.is_hnsw());
+  ASSERT_FALSE(index.is_approximate());
   EXPECT_EQ(index.slots(), kVectors);
   EXPECT_EQ(index.live(), kVectors);
   std::vector<float> queries = RandomUnitVectors(20, 2);
@@ -72,7 +72,7 @@ TEST(VectorIndex, FlatSearchEqualsExactSearch) {
 
 TEST(VectorIndex, StoredVectorIsItsOwnNearestNeighbour) {
   std::vector<float> data = RandomUnitVectors(kVectors, 3);
-  for (VectorIndexOptions options : {VectorIndexOptions{}, SmallHnswOptions()}) {
+  for (VectorIndexOptions options : {VectorIndexOptions{}, SmallIvfOptions()}) {
     VectorIndex index = BuildIndex(data, options);
     for (uint32_t slot : {0u, 17u, 499u}) {
       std::vector<ScoredSlot> hits = index.Search(data.data() + slot * kDim, 1, nullptr);
@@ -85,36 +85,45 @@ TEST(VectorIndex, StoredVectorIsItsOwnNearestNeighbour) {
   }
 }
 
-TEST(VectorIndex, HnswRecallAgainstExactSearch) {
+TEST(VectorIndex, IvfRecallAgainstExactSearchGrowsWithNprobe) {
   std::vector<float> data = RandomUnitVectors(kVectors, 4);
-  VectorIndex index = BuildIndex(data, SmallHnswOptions());
-  ASSERT_TRUE(index.is_hnsw());
+  VectorIndex index = BuildIndex(data, SmallIvfOptions());
+  ASSERT_TRUE(index.is_approximate());
+  const int nlist = static_cast<int>(index.nlist());
+  ASSERT_GT(nlist, 3);
   std::vector<float> queries = RandomUnitVectors(50, 5);
-  size_t found = 0, total = 0;
-  for (size_t q = 0; q < 50; ++q) {
-    const float* query = queries.data() + q * kDim;
-    std::vector<uint32_t> exact = Slots(index.SearchExact(query, 10, nullptr));
-    std::vector<uint32_t> approx = Slots(index.Search(query, 10, nullptr));
-    ASSERT_EQ(approx.size(), 10u);
-    std::set<uint32_t> truth(exact.begin(), exact.end());
-    for (uint32_t s : approx) found += truth.count(s);
-    total += exact.size();
-  }
-  const double recall = static_cast<double>(found) / static_cast<double>(total);
-  std::printf("HNSW recall@10 over 50 queries (500 vectors, dim 32): %.3f\n", recall);
-  RecordProperty("recall_at_10", std::to_string(recall));
-  EXPECT_GE(recall, 0.9);
+  auto recall_at = [&](int nprobe) {
+    index.set_nprobe(nprobe);
+    size_t found = 0, total = 0;
+    for (size_t q = 0; q < 50; ++q) {
+      const float* query = queries.data() + q * kDim;
+      std::vector<uint32_t> exact = Slots(index.SearchExact(query, 10, nullptr));
+      std::vector<uint32_t> approx = Slots(index.Search(query, 10, nullptr));
+      EXPECT_EQ(approx.size(), 10u);
+      std::set<uint32_t> truth(exact.begin(), exact.end());
+      for (uint32_t s : approx) found += truth.count(s);
+      total += exact.size();
+    }
+    return static_cast<double>(found) / static_cast<double>(total);
+  };
+  double one = recall_at(1), some = recall_at(nlist / 3), all = recall_at(nlist);
+  std::printf("IVF recall@10 (500 random vectors, dim 32, nlist %d): nprobe 1: %.3f, %d: %.3f, all: %.3f\n", nlist,
+              one, nlist / 3, some, all);
+  RecordProperty("recall_at_10_nprobe_1", std::to_string(one));
+  EXPECT_GE(some, one);
+  EXPECT_DOUBLE_EQ(all, 1.0);  // visiting every cell is exact search
+  EXPECT_LT(one, 1.0);         // one cell of random data misses neighbours: the index really is approximate
 }
 
 TEST(VectorIndex, StaysFlatUntilThresholdPassed) {
   std::vector<float> data = RandomUnitVectors(100, 6);
-  VectorIndex index = BuildIndex(data, SmallHnswOptions());  // 100 is not above 100
-  EXPECT_FALSE(index.is_hnsw());
+  VectorIndex index = BuildIndex(data, SmallIvfOptions());  // 100 is not above 100
+  EXPECT_FALSE(index.is_approximate());
   std::vector<float> more = RandomUnitVectors(1, 7);
   index.Add(more.data(), 1);
-  EXPECT_FALSE(index.is_hnsw());  // only Optimize switches
+  EXPECT_FALSE(index.is_approximate());  // only Optimize switches
   index.Optimize();
-  EXPECT_TRUE(index.is_hnsw());
+  EXPECT_TRUE(index.is_approximate());
   EXPECT_EQ(index.slots(), 101u);
 }
 
@@ -141,9 +150,9 @@ void CheckFiltered(const VectorIndex& index, const float* query, size_t k, const
 TEST(VectorIndex, FiltersAndRemovedSlotsAreNeverReturned) {
   std::vector<float> data = RandomUnitVectors(kVectors, 8);
   std::vector<float> queries = RandomUnitVectors(10, 9);
-  for (VectorIndexOptions options : {VectorIndexOptions{}, SmallHnswOptions()}) {
+  for (VectorIndexOptions options : {VectorIndexOptions{}, SmallIvfOptions()}) {
     VectorIndex index = BuildIndex(data, options);
-    const char* kind = index.is_hnsw() ? "hnsw" : "flat";
+    const char* kind = index.is_approximate() ? "ivf" : "flat";
     // Remove the exact top 20 of the first query, and every 9th slot.
     std::set<uint32_t> removed;
     for (const ScoredSlot& h : index.SearchExact(queries.data(), 20, nullptr)) removed.insert(h.slot);
@@ -175,22 +184,22 @@ TEST(VectorIndex, FiltersAndRemovedSlotsAreNeverReturned) {
 
 // With a short search queue the filtered graph walk gives up early; the index
 // must still return k allowed slots when k exist.
-TEST(VectorIndex, FilteredHnswSearchWithSmallEfStillReturnsK) {
+TEST(VectorIndex, FilteredIvfSearchWithOneProbeStillReturnsK) {
   std::vector<float> data = RandomUnitVectors(kVectors, 14);
-  VectorIndex index = BuildIndex(data, SmallHnswOptions());
-  ASSERT_TRUE(index.is_hnsw());
-  index.set_ef_search(1);
+  VectorIndex index = BuildIndex(data, SmallIvfOptions());
+  ASSERT_TRUE(index.is_approximate());
+  index.set_nprobe(1);
   std::vector<uint8_t> sparse(kVectors, 0);
   for (size_t s = 0; s < kVectors; s += 16) sparse[s] = 1;  // above exact_filter_fraction
   std::vector<float> queries = RandomUnitVectors(30, 15);
   for (size_t q = 0; q < 30; ++q) {
-    CheckFiltered(index, queries.data() + q * kDim, 10, sparse, {}, "hnsw ef=1");
+    CheckFiltered(index, queries.data() + q * kDim, 10, sparse, {}, "ivf nprobe=1");
   }
 }
 
 TEST(VectorIndex, FilterAllowingNothingReturnsNothing) {
   std::vector<float> data = RandomUnitVectors(kVectors, 10);
-  for (VectorIndexOptions options : {VectorIndexOptions{}, SmallHnswOptions()}) {
+  for (VectorIndexOptions options : {VectorIndexOptions{}, SmallIvfOptions()}) {
     VectorIndex index = BuildIndex(data, options);
     std::vector<uint8_t> none(kVectors, 0);
     EXPECT_TRUE(index.Search(data.data(), 10, none.data()).empty());
@@ -212,9 +221,9 @@ void ExpectSameSearches(const VectorIndex& a, const VectorIndex& b, const std::v
   }
 }
 
-TEST(VectorIndex, SerializeRoundTripFlatAndHnsw) {
+TEST(VectorIndex, SerializeRoundTripFlatAndIvf) {
   std::vector<float> data = RandomUnitVectors(kVectors, 12);
-  for (VectorIndexOptions options : {VectorIndexOptions{}, SmallHnswOptions()}) {
+  for (VectorIndexOptions options : {VectorIndexOptions{}, SmallIvfOptions()}) {
     VectorIndex index = BuildIndex(data, options);
     for (uint32_t s = 3; s < kVectors; s += 7) index.Remove(s);
     BinaryWriter w;
@@ -225,7 +234,7 @@ TEST(VectorIndex, SerializeRoundTripFlatAndHnsw) {
     Status st = copy.Deserialize(&r);
     ASSERT_TRUE(st.ok()) << st.ToString();
     EXPECT_EQ(r.remaining(), 0u);
-    EXPECT_EQ(copy.is_hnsw(), index.is_hnsw());
+    EXPECT_EQ(copy.is_approximate(), index.is_approximate());
     EXPECT_EQ(copy.slots(), index.slots());
     EXPECT_EQ(copy.live(), index.live());
     ExpectSameSearches(index, copy, nullptr);
@@ -250,6 +259,35 @@ TEST(VectorIndex, DeserializeRejectsDamage) {
     VectorIndex copy(kDim);
     BinaryReader r(std::string_view(full.data(), len));
     EXPECT_EQ(copy.Deserialize(&r).code(), StatusCode::kCorruption) << len;
+  }
+}
+
+}  // namespace
+}  // namespace lathe::rag
+
+namespace lathe::rag {
+namespace {
+
+TEST(VectorIndex, CompactDropsRemovedSlotsFlatAndIvf) {
+  std::vector<float> data = RandomUnitVectors(kVectors, 21);
+  for (VectorIndexOptions options : {VectorIndexOptions{}, SmallIvfOptions()}) {
+    VectorIndex index = BuildIndex(data, options);
+    for (uint32_t s = 0; s < kVectors; s += 2) index.Remove(s);  // drop the even slots
+    index.Compact();
+    EXPECT_EQ(index.slots(), kVectors / 2);
+    EXPECT_EQ(index.live(), kVectors / 2);
+    for (uint32_t s = 0; s < kVectors / 2; ++s) {
+      const float* expected = data.data() + (2 * s + 1) * kDim;
+      ASSERT_EQ(std::vector<float>(index.vector(s), index.vector(s) + kDim),
+                std::vector<float>(expected, expected + kDim));
+    }
+    // Each surviving vector is its own nearest neighbour under its new slot.
+    index.set_nprobe(1000);
+    for (uint32_t s = 0; s < kVectors / 2; s += 25) {
+      std::vector<ScoredSlot> hits = index.Search(index.vector(s), 1, nullptr);
+      ASSERT_EQ(hits.size(), 1u);
+      EXPECT_EQ(hits[0].slot, s);
+    }
   }
 }
 

@@ -133,6 +133,22 @@ Result<IngestReport> Ingester::Ingest(const std::vector<std::string>& paths, con
     }
   }
 
+  // A document id given twice in one ingest: the later entry wins, the earlier
+  // is reported (never silently dropped).
+  {
+    std::unordered_map<std::string, size_t> last;
+    for (size_t i = 0; i < items.size(); ++i) {
+      auto [it, inserted] = last.try_emplace(items[i].doc_id, i);
+      if (!inserted) {
+        WorkItem& earlier = items[it->second];
+        earlier.status = InvalidArgument("duplicate document id '" + earlier.doc_id + "': replaced by " +
+                                         items[i].path + (items[i].preparsed ? " (a later line)" : ""));
+        earlier.prepared = true;
+        it->second = i;
+      }
+    }
+  }
+
   // 2. Load, chunk and analyse on all cores; 3. embed; 4. commit in order, in batches.
   text::Analyzer analyzer;
   auto prepare = [&](WorkItem& item) {
@@ -241,15 +257,37 @@ Result<IngestReport> Ingester::Ingest(const std::vector<std::string>& paths, con
 
   phase("loaded the index");
   double parallel_s = 0;
+  // Windows of documents are prepared (parsed, chunked, analysed, embedded) on
+  // the pool while the previous window commits on this thread.
   const size_t window = std::max<size_t>(options.batch_size * 8, 256);
-  for (size_t begin = 0; begin < items.size(); begin += window) {
-    size_t end = std::min(items.size(), begin + window);
-    auto window_start = std::chrono::steady_clock::now();
-    pool_->ParallelFor(end - begin, [&](size_t i) {
+  const size_t windows = (items.size() + window - 1) / window;
+  auto prepare_window = [&](size_t w) -> std::future<void> {
+    size_t begin = w * window, end = std::min(items.size(), begin + window);
+    auto work = [&, begin](size_t i) {
       prepare(items[begin + i]);
       embed(items[begin + i]);
-    });
-    parallel_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
+    };
+    if (pool_->size() <= 1) {  // one thread means one: no overlap
+      for (size_t i = 0; i < end - begin; ++i) work(i);
+      std::promise<void> ready;
+      ready.set_value();
+      return ready.get_future();
+    }
+    return pool_->ParallelForAsync(end - begin, work);
+  };
+  std::future<void> pending = windows > 0 ? prepare_window(0) : std::future<void>();
+  for (size_t w = 0; w < windows; ++w) {
+    size_t begin = w * window, end = std::min(items.size(), begin + window);
+    auto wait_start = std::chrono::steady_clock::now();
+    pending.get();
+    parallel_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count();
+    if (w + 1 < windows) pending = prepare_window(w + 1);
+    struct Drain {  // never leave pool work referencing this frame on an early return
+      std::future<void>* f;
+      ~Drain() {
+        if (f->valid()) f->wait();
+      }
+    } drain{&pending};
     std::vector<NewDocument> batch;
     std::vector<WorkItem*> batch_items;
     auto commit = [&]() -> Status {
@@ -264,7 +302,6 @@ Result<IngestReport> Ingester::Ingest(const std::vector<std::string>& paths, con
           index->Add(doc.chunks[c].id, doc.info.doc_id, batch_items[d]->analyzed[c], doc.chunks[c].embedding.data());
         }
         report.chunks += doc.chunks.size();
-        known_hash[doc.info.doc_id] = doc.info.content_hash;
         ids.push_back(doc.info.doc_id);
         LOG_DEBUG("committed {}", doc.info.doc_id);
       }
@@ -292,11 +329,11 @@ Result<IngestReport> Ingester::Ingest(const std::vector<std::string>& paths, con
     LATHE_RETURN_IF_ERROR(commit());
     for (size_t i = begin; i < end; ++i) items[i] = WorkItem();  // free memory of the finished window
   }
-
-  LOG_DEBUG("ingest: parsing, chunking and embedding took {:.3f} s of the commit loop", parallel_s);
+  LOG_DEBUG("ingest: waited {:.3f} s for prepared windows in the commit loop", parallel_s);
   phase("embedded and committed");
+  index->CompactIfWasteful();
   index->Optimize();
-  phase("optimised the index");
+  phase("compacted and optimised the index");
   if (collection.embedder != embedder->id()) {
     LATHE_RETURN_IF_ERROR(catalog_->SetCollectionEmbedder(collection.id, embedder->id()));
   }
@@ -318,6 +355,7 @@ Status Ingester::Delete(const std::string& collection_name, const std::string& d
   LATHE_RETURN_IF_ERROR(catalog_->DeleteDocument(collection.id, doc_id, &removed));
   if (!index) return Status::OK();
   for (int64_t id : removed) index->Remove(id);
+  index->CompactIfWasteful();
   LATHE_ASSIGN_OR_RETURN(CollectionInfo after, catalog_->GetCollection(collection_name));
   Status save = index->Save(data_dir_, after.id, after.generation);
   if (!save.ok()) LOG_WARN("could not write index snapshot (it will be rebuilt): {}", save.message());
