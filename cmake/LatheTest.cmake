@@ -13,6 +13,8 @@ function(lathe_add_test name)
   endif()
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main)
+  # tests/test_util.h: temporary directories and child processes for every test.
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
   target_compile_definitions(${name} PRIVATE
     LATHE_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     LATHE_BINARY="$<TARGET_FILE:lathe>")

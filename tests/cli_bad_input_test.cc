@@ -8,18 +8,14 @@
 
 #include "test_util.h"
 
-namespace lathe::testing {
+namespace lathe::test {
 namespace {
 
 using nlohmann::json;
 
-const std::string kLathe = LATHE_BINARY;
 const std::string kKb = std::string(LATHE_SOURCE_DIR) + "/examples/support-kb";
 
-RunResult Lathe(const TempDir& dir, std::vector<std::string> args) {
-  args.insert(args.begin(), {kLathe, "--data-dir", dir / "data"});
-  return RunProcess(args);
-}
+RunResult Lathe(const TempDir& dir, std::vector<std::string> args) { return RunLathe(dir / "data", std::move(args)); }
 
 // A valid one-page PDF with no text on the page.
 std::string BlankPdf() {
@@ -163,4 +159,4 @@ TEST(CliBadInput, BadCommandLineIsRejected) {
 }
 
 }  // namespace
-}  // namespace lathe::testing
+}  // namespace lathe::test

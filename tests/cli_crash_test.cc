@@ -9,7 +9,7 @@
 
 #include "test_util.h"
 
-namespace lathe::testing {
+namespace lathe::test {
 namespace {
 
 using nlohmann::json;
@@ -56,10 +56,10 @@ TEST(CliCrash, KillDuringIngestLosesNothingAcknowledged) {
   ASSERT_GE(acknowledged.size(), 3000u);
 
   // The catalog is consistent, and the stale index is rebuilt from it.
-  RunResult check = RunProcess({kLathe, "--data-dir", dir / "data", "check"});
+  RunResult check = RunLathe(dir / "data", {"check"});
   ASSERT_EQ(check.exit_code, 0) << check.err << check.out;
 
-  RunResult docs = RunProcess({kLathe, "--data-dir", dir / "data", "documents", "--json"});
+  RunResult docs = RunLathe(dir / "data", {"documents", "--json"});
   ASSERT_EQ(docs.exit_code, 0) << docs.err;
   std::set<std::string> stored;
   for (const json& d : json::parse(docs.out)) stored.insert(d["id"].get<std::string>());
@@ -69,20 +69,20 @@ TEST(CliCrash, KillDuringIngestLosesNothingAcknowledged) {
   // The last acknowledged document is searchable by its unique word.
   std::string last = *acknowledged.rbegin();
   std::string uniq = "uniq" + last.substr(4);
-  RunResult s = RunProcess({kLathe, "--data-dir", dir / "data", "search", uniq, "--retriever", "bm25", "--json"});
+  RunResult s = RunLathe(dir / "data", {"search", uniq, "--retriever", "bm25", "--json"});
   ASSERT_EQ(s.exit_code, 0) << s.err;
   json hits = json::parse(s.out)["hits"];
   ASSERT_FALSE(hits.empty());
   EXPECT_EQ(hits[0]["doc_id"], last);
 
   // Re-running the ingest skips what is stored and adds the rest.
-  RunResult again = RunProcess({kLathe, "--data-dir", dir / "data", "ingest", dir / "corpus.jsonl", "--json"});
+  RunResult again = RunLathe(dir / "data", {"ingest", dir / "corpus.jsonl", "--json"});
   ASSERT_EQ(again.exit_code, 0) << again.err;
   json report = json::parse(again.out);
   EXPECT_EQ(report["unchanged"].get<size_t>(), stored.size());
   EXPECT_EQ(report["added"].get<size_t>() + report["unchanged"].get<size_t>(), kDocs);
-  EXPECT_EQ(RunProcess({kLathe, "--data-dir", dir / "data", "check"}).exit_code, 0);
+  EXPECT_EQ(RunLathe(dir / "data", {"check"}).exit_code, 0);
 }
 
 }  // namespace
-}  // namespace lathe::testing
+}  // namespace lathe::test

@@ -7,18 +7,14 @@
 
 #include "test_util.h"
 
-namespace lathe::testing {
+namespace lathe::test {
 namespace {
 
 using nlohmann::json;
 
-const std::string kLathe = LATHE_BINARY;
 const std::string kKb = std::string(LATHE_SOURCE_DIR) + "/examples/support-kb";
 
-RunResult Lathe(const TempDir& dir, std::vector<std::string> args) {
-  args.insert(args.begin(), {kLathe, "--data-dir", dir / "data"});
-  return RunProcess(args);
-}
+RunResult Lathe(const TempDir& dir, std::vector<std::string> args) { return RunLathe(dir / "data", std::move(args)); }
 
 json SearchJson(const TempDir& dir, const std::string& query, const std::string& collection, int k = 5,
                 const std::string& retriever = "hybrid") {
@@ -205,4 +201,4 @@ TEST(CliSearch, UnknownCollectionAndBadArgumentsFailClearly) {
 }
 
 }  // namespace
-}  // namespace lathe::testing
+}  // namespace lathe::test

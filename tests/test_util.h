@@ -18,7 +18,7 @@
 
 extern char** environ;
 
-namespace lathe::testing {
+namespace lathe::test {
 
 // A fresh directory under $TMPDIR, removed when the object dies.
 class TempDir {
@@ -86,6 +86,14 @@ inline RunResult RunProcess(const std::vector<std::string>& argv) {
   return result;
 }
 
+// Runs the `lathe` binary under test with --data-dir data_dir and args.
+inline RunResult RunLathe(const std::string& data_dir, std::vector<std::string> args) {
+#ifdef LATHE_BINARY
+  args.insert(args.begin(), {LATHE_BINARY, "--data-dir", data_dir});
+#endif
+  return RunProcess(args);
+}
+
 // A child process whose stderr is read line by line through a pipe.
 class Child {
  public:
@@ -144,4 +152,4 @@ class Child {
   FILE* stream_ = nullptr;
 };
 
-}  // namespace lathe::testing
+}  // namespace lathe::test

@@ -3,6 +3,8 @@
 #include "rag/embed/lsa_embedder.h"
 
 #include <gtest/gtest.h>
+
+#include "test_util.h"
 #include <stdlib.h>
 
 #include <cmath>
@@ -19,21 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string templ = (fs::temp_directory_path() / "lathe-lsa-XXXXXX").string();
-    path_ = ::mkdtemp(templ.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using test::TempDir;
 
 // 40 short texts: 20 about billing, 20 about card-reader hardware. Each picks
 // four words from its topic's vocabulary, so topic words co-occur often.

@@ -22,6 +22,8 @@ using idx_t = faiss::Index::idx_t;
 
 // Accepts live slots that the filter allows.
 struct SlotSelector : faiss::IDSelector {
+  SlotSelector(const std::vector<uint8_t>& alive_slots, const uint8_t* allowed_slots)
+      : alive(alive_slots.data()), allowed(allowed_slots), n(alive_slots.size()) {}
   const uint8_t* alive;
   const uint8_t* allowed;
   size_t n;
@@ -124,10 +126,7 @@ std::vector<ScoredSlot> VectorIndex::SearchExact(const float* query, size_t k, c
   k = std::min(k, alive_.size());
   std::vector<float> distances(k);
   std::vector<idx_t> labels(k);
-  SlotSelector selector;
-  selector.alive = alive_.data();
-  selector.allowed = allowed;
-  selector.n = alive_.size();
+  SlotSelector selector(alive_, allowed);
   faiss::SearchParameters params;
   params.sel = &selector;
   bool filtered = allowed != nullptr || live_ != alive_.size();
@@ -156,10 +155,7 @@ std::vector<ScoredSlot> VectorIndex::Search(const float* query, size_t k, const 
   }
   std::vector<float> distances(k);
   std::vector<idx_t> labels(k);
-  SlotSelector selector;
-  selector.alive = alive_.data();
-  selector.allowed = allowed;
-  selector.n = alive_.size();
+  SlotSelector selector(alive_, allowed);
   faiss::SearchParametersIVF params;
   params.nprobe = std::clamp<size_t>(static_cast<size_t>(std::max(1, options_.nprobe)), 1, ivf_->nlist);
   if (allowed != nullptr || live_ != alive_.size()) params.sel = &selector;
