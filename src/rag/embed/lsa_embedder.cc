@@ -45,6 +45,26 @@ MatrixF Orthonormalize(const MatrixF& m) {
 
 
 
+// sparse * dense, with row blocks of the result computed across the pool
+// (Eigen runs this product on one thread).
+MatrixF Multiply(const SparseF& sparse, const MatrixF& dense, CpuPool* pool) {
+  MatrixF out(sparse.rows(), dense.cols());
+  const Eigen::Index block = 512;
+  const size_t blocks = static_cast<size_t>((sparse.rows() + block - 1) / block);
+  auto work = [&](size_t b) {
+    ScopedOmpThreads one(1);
+    Eigen::Index begin = static_cast<Eigen::Index>(b) * block;
+    Eigen::Index rows = std::min(block, sparse.rows() - begin);
+    out.middleRows(begin, rows) = sparse.middleRows(begin, rows) * dense;
+  };
+  if (pool != nullptr) {
+    pool->ParallelFor(blocks, work);
+  } else {
+    for (size_t b = 0; b < blocks; ++b) work(b);
+  }
+  return out;
+}
+
 // Sparse term weights of one text: (1 + log tf) * idf, L2-normalised.
 template <typename Lookup>
 void Weights(const text::Analyzer& analyzer, const std::string& text, const Lookup& lookup, const std::vector<float>& idf,
@@ -153,13 +173,13 @@ Result<std::unique_ptr<LsaEmbedder>> LsaEmbedder::Train(const std::vector<std::s
   for (Eigen::Index c = 0; c < omega.cols(); ++c) {
     for (Eigen::Index r = 0; r < omega.rows(); ++r) omega(r, c) = normal(rng);
   }
-  MatrixF q = Orthonormalize(a * omega);
+  MatrixF q = Orthonormalize(Multiply(a, omega, pool));
   for (int it = 0; it < options.power_iterations; ++it) {
-    MatrixF z = Orthonormalize(at * q);
-    q = Orthonormalize(a * z);
+    MatrixF z = Orthonormalize(Multiply(at, q, pool));
+    q = Orthonormalize(Multiply(a, z, pool));
   }
   step("found the range (power iterations)");
-  MatrixF bt = at * q;  // vocab x l  (= B^T, B = Q^T A)
+  MatrixF bt = Multiply(at, q, pool);  // vocab x l  (= B^T, B = Q^T A)
   Eigen::SelfAdjointEigenSolver<MatrixF> eig(bt.transpose() * bt);
   // Eigenvalues ascend; take the k largest.
   MatrixF w = eig.eigenvectors().rightCols(k).rowwise().reverse();

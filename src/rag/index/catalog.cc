@@ -63,20 +63,34 @@ Status BumpGeneration(storage::SqliteDb* db, int64_t collection_id) {
   return st.Run();
 }
 
-Status RemoveDocumentRows(storage::SqliteDb* db, int64_t collection_id, const std::string& doc_id,
+// Statements for removing a document, prepared once per transaction.
+struct RemoveStatements {
+  storage::Statement chunk_ids;
+  storage::Statement remove;
+  storage::Statement changes;
+  static Result<RemoveStatements> Prepare(storage::SqliteDb* db) {
+    RemoveStatements s;
+    LATHE_ASSIGN_OR_RETURN(s.chunk_ids, db->Prepare(
+        "SELECT c.id FROM chunks c JOIN documents d ON c.document_id = d.id "
+        "WHERE d.collection_id = ? AND d.doc_id = ?"));
+    LATHE_ASSIGN_OR_RETURN(s.remove, db->Prepare("DELETE FROM documents WHERE collection_id = ? AND doc_id = ?"));
+    LATHE_ASSIGN_OR_RETURN(s.changes, db->Prepare("SELECT changes()"));
+    return s;
+  }
+};
+
+Status RemoveDocumentRows(RemoveStatements* st, int64_t collection_id, const std::string& doc_id,
                           std::vector<int64_t>* removed, bool* found) {
-  LATHE_ASSIGN_OR_RETURN(auto q, db->Prepare(
-      "SELECT c.id FROM chunks c JOIN documents d ON c.document_id = d.id "
-      "WHERE d.collection_id = ? AND d.doc_id = ?"));
-  q.Bind(1, collection_id).Bind(2, doc_id);
-  while (q.Step()) removed->push_back(q.Int(0));
-  LATHE_RETURN_IF_ERROR(q.status());
-  LATHE_ASSIGN_OR_RETURN(auto del, db->Prepare("DELETE FROM documents WHERE collection_id = ? AND doc_id = ?"));
-  del.Bind(1, collection_id).Bind(2, doc_id);
-  LATHE_RETURN_IF_ERROR(del.Run());
-  LATHE_ASSIGN_OR_RETURN(auto changes, db->Prepare("SELECT changes()"));
-  *found = changes.Step() && changes.Int(0) > 0;
-  return changes.status();
+  st->chunk_ids.Reset();
+  st->chunk_ids.Bind(1, collection_id).Bind(2, doc_id);
+  while (st->chunk_ids.Step()) removed->push_back(st->chunk_ids.Int(0));
+  LATHE_RETURN_IF_ERROR(st->chunk_ids.status());
+  st->remove.Reset();
+  st->remove.Bind(1, collection_id).Bind(2, doc_id);
+  LATHE_RETURN_IF_ERROR(st->remove.Run());
+  st->changes.Reset();
+  *found = st->changes.Step() && st->changes.Int(0) > 0;
+  return st->changes.status();
 }
 
 }  // namespace
@@ -197,10 +211,11 @@ Status Catalog::ReplaceDocuments(int64_t collection_id, std::vector<NewDocument>
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
   LATHE_ASSIGN_OR_RETURN(auto ins_chunk, db_->Prepare(
       "INSERT INTO chunks (document_id, collection_id, ordinal, title, text, embedding) VALUES (?, ?, ?, ?, ?, ?)"));
+  LATHE_ASSIGN_OR_RETURN(RemoveStatements remove, RemoveStatements::Prepare(db_.get()));
   std::string now = NowIso();
   for (NewDocument& doc : *docs) {
     bool found = false;
-    LATHE_RETURN_IF_ERROR(RemoveDocumentRows(db_.get(), collection_id, doc.info.doc_id, removed_chunk_ids, &found));
+    LATHE_RETURN_IF_ERROR(RemoveDocumentRows(&remove, collection_id, doc.info.doc_id, removed_chunk_ids, &found));
     doc.info.ingested_at = now;
     ins_doc.Reset();
     ins_doc.Bind(1, collection_id).Bind(2, doc.info.doc_id).Bind(3, doc.info.title).Bind(4, doc.info.source)
@@ -233,7 +248,8 @@ Status Catalog::DeleteDocument(int64_t collection_id, const std::string& doc_id,
   storage::Transaction tx(db_.get());
   LATHE_RETURN_IF_ERROR(tx.status());
   bool found = false;
-  LATHE_RETURN_IF_ERROR(RemoveDocumentRows(db_.get(), collection_id, doc_id, removed_chunk_ids, &found));
+  LATHE_ASSIGN_OR_RETURN(RemoveStatements remove, RemoveStatements::Prepare(db_.get()));
+  LATHE_RETURN_IF_ERROR(RemoveDocumentRows(&remove, collection_id, doc_id, removed_chunk_ids, &found));
   if (!found) return NotFound("document '" + doc_id + "' does not exist");
   LATHE_RETURN_IF_ERROR(BumpGeneration(db_.get(), collection_id));
   return tx.Commit();

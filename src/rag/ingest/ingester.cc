@@ -338,9 +338,12 @@ Result<IngestReport> Ingester::Ingest(const std::vector<std::string>& paths, con
     LATHE_RETURN_IF_ERROR(catalog_->SetCollectionEmbedder(collection.id, embedder->id()));
   }
   LATHE_ASSIGN_OR_RETURN(CollectionInfo after, catalog_->GetCollection(options.collection));
-  Status save = index->Save(data_dir_, after.id, after.generation);
-  if (!save.ok()) LOG_WARN("could not write index snapshot (it will be rebuilt): {}", save.message());
-  phase("wrote the snapshot");
+  // An ingest that changed nothing leaves a snapshot that is still current.
+  if (after.generation != collection.generation || !index->loaded_from_snapshot()) {
+    Status save = index->Save(data_dir_, after.id, after.generation);
+    if (!save.ok()) LOG_WARN("could not write index snapshot (it will be rebuilt): {}", save.message());
+    phase("wrote the snapshot");
+  }
   return report;
 }
 
