@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <random>
 
 #include "common/binary_io.h"
@@ -107,12 +108,33 @@ Result<std::unique_ptr<LsaEmbedder>> LsaEmbedder::Train(const std::vector<std::s
     for (size_t i = 0; i < n; ++i) analyze(i);
   }
   step("analysed");
-  std::unordered_map<std::string, uint32_t> df;
-  for (auto& terms : analyzed) {
-    std::sort(terms.begin(), terms.end());
-    for (size_t i = 0; i < terms.size(); ++i) {
-      if (i == 0 || terms[i] != terms[i - 1]) ++df[terms[i]];
+  // Document frequencies: sorted term lists per text, counted per block of
+  // texts on the pool, then merged.
+  auto for_blocks = [&](size_t count, const std::function<void(size_t, size_t)>& fn) {
+    const size_t block = 1024, blocks = (count + block - 1) / block;
+    auto run = [&](size_t b) { fn(b * block, std::min(count, (b + 1) * block)); };
+    if (pool) {
+      pool->ParallelFor(blocks, run);
+    } else {
+      for (size_t b = 0; b < blocks; ++b) run(b);
     }
+    return blocks;
+  };
+  std::vector<std::unordered_map<std::string, uint32_t>> block_df((n + 1023) / 1024);
+  for_blocks(n, [&](size_t begin, size_t end) {
+    auto& local = block_df[begin / 1024];
+    for (size_t r = begin; r < end; ++r) {
+      std::vector<std::string>& terms = analyzed[r];
+      std::sort(terms.begin(), terms.end());
+      for (size_t i = 0; i < terms.size(); ++i) {
+        if (i == 0 || terms[i] != terms[i - 1]) ++local[terms[i]];
+      }
+    }
+  });
+  std::unordered_map<std::string, uint32_t> df;
+  for (auto& local : block_df) {
+    for (auto& [term, count] : local) df[term] += count;
+    local.clear();
   }
   std::vector<std::pair<std::string, uint32_t>> candidates;
   const double max_df = std::max(2.0, options.max_df_fraction * static_cast<double>(n));
@@ -139,27 +161,44 @@ Result<std::unique_ptr<LsaEmbedder>> LsaEmbedder::Train(const std::vector<std::s
     return it == model->term_ids_.end() ? int64_t{-1} : int64_t{it->second};
   };
 
-  // TF-IDF matrix, one row per text.
-  std::vector<Eigen::Triplet<float>> triplets;
-  std::vector<std::pair<uint32_t, float>> row;
-  for (size_t i = 0; i < n; ++i) {
-    std::unordered_map<uint32_t, float> tf;
-    for (const std::string& term : analyzed[i]) {
-      int64_t id = lookup(term);
-      if (id >= 0) tf[static_cast<uint32_t>(id)] += 1.0f;
+  // TF-IDF matrix, one row per text, built row-parallel straight into
+  // compressed row storage (terms are sorted, so equal ids are adjacent).
+  std::vector<std::vector<std::pair<int, float>>> rows(n);
+  for_blocks(n, [&](size_t begin, size_t end) {
+    for (size_t r = begin; r < end; ++r) {
+      std::vector<std::pair<int, float>>& row = rows[r];
+      const std::vector<std::string>& terms = analyzed[r];
+      for (size_t i = 0; i < terms.size();) {
+        size_t j = i;
+        while (j < terms.size() && terms[j] == terms[i]) ++j;
+        int64_t id = lookup(terms[i]);
+        if (id >= 0) {
+          float w = (1.0f + std::log(static_cast<float>(j - i))) * model->idf_[static_cast<size_t>(id)];
+          row.emplace_back(static_cast<int>(id), w);
+        }
+        i = j;
+      }
+      std::sort(row.begin(), row.end());
+      double norm = 0;
+      for (const auto& [id, w] : row) norm += double(w) * w;
+      float inv = norm > 0 ? static_cast<float>(1.0 / std::sqrt(norm)) : 0.0f;
+      for (auto& [id, w] : row) w *= inv;
     }
-    double norm = 0;
-    row.clear();
-    for (const auto& [id, f] : tf) {
-      float w = (1.0f + std::log(f)) * model->idf_[id];
-      row.emplace_back(id, w);
-      norm += double(w) * w;
+  });
+  std::vector<int> outer(n + 1, 0), inner;
+  std::vector<float> values;
+  for (size_t r = 0; r < n; ++r) outer[r + 1] = outer[r] + static_cast<int>(rows[r].size());
+  inner.reserve(static_cast<size_t>(outer[n]));
+  values.reserve(static_cast<size_t>(outer[n]));
+  for (auto& row : rows) {
+    for (const auto& [id, w] : row) {
+      inner.push_back(id);
+      values.push_back(w);
     }
-    float inv = norm > 0 ? static_cast<float>(1.0 / std::sqrt(norm)) : 0.0f;
-    for (const auto& [id, w] : row) triplets.emplace_back(static_cast<int>(i), static_cast<int>(id), w * inv);
+    std::vector<std::pair<int, float>>().swap(row);
   }
-  SparseF a(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(vocab));
-  a.setFromTriplets(triplets.begin(), triplets.end());
+  SparseF a = Eigen::Map<const SparseF>(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(vocab), outer[n],
+                                        outer.data(), inner.data(), values.data());
   SparseF at = a.transpose();
   step("built the TF-IDF matrix");
 

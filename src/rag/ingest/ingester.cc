@@ -256,7 +256,7 @@ Result<IngestReport> Ingester::Ingest(const std::vector<std::string>& paths, con
                                                            index_options_, pool_));
 
   phase("loaded the index");
-  double parallel_s = 0;
+  double parallel_s = 0, catalog_s = 0, index_s = 0;
   // Windows of documents are prepared (parsed, chunked, analysed, embedded) on
   // the pool while the previous window commits on this thread.
   const size_t window = std::max<size_t>(options.batch_size * 8, 256);
@@ -293,7 +293,10 @@ Result<IngestReport> Ingester::Ingest(const std::vector<std::string>& paths, con
     auto commit = [&]() -> Status {
       if (batch.empty()) return Status::OK();
       std::vector<int64_t> removed;
+      auto t0 = std::chrono::steady_clock::now();
       LATHE_RETURN_IF_ERROR(catalog_->ReplaceDocuments(collection.id, &batch, &removed));
+      auto t1 = std::chrono::steady_clock::now();
+      catalog_s += std::chrono::duration<double>(t1 - t0).count();
       for (int64_t id : removed) index->Remove(id);
       std::vector<std::string> ids;
       for (size_t d = 0; d < batch.size(); ++d) {
@@ -305,6 +308,7 @@ Result<IngestReport> Ingester::Ingest(const std::vector<std::string>& paths, con
         ids.push_back(doc.info.doc_id);
         LOG_DEBUG("committed {}", doc.info.doc_id);
       }
+      index_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
       if (on_commit) on_commit(ids);
       batch.clear();
       batch_items.clear();
@@ -329,7 +333,8 @@ Result<IngestReport> Ingester::Ingest(const std::vector<std::string>& paths, con
     LATHE_RETURN_IF_ERROR(commit());
     for (size_t i = begin; i < end; ++i) items[i] = WorkItem();  // free memory of the finished window
   }
-  LOG_DEBUG("ingest: waited {:.3f} s for prepared windows in the commit loop", parallel_s);
+  LOG_DEBUG("ingest: commit loop: {:.3f} s waiting for prepared windows, {:.3f} s in the catalog, {:.3f} s "
+            "updating the index", parallel_s, catalog_s, index_s);
   phase("embedded and committed");
   index->CompactIfWasteful();
   index->Optimize();
