@@ -22,10 +22,19 @@ std::string EmbedderStore::ModelPath(int64_t collection_id) const {
 
 Result<std::shared_ptr<const Embedder>> EmbedderStore::Train(const CollectionInfo& collection,
                                                              const std::vector<std::string>& texts) {
+  text::Analyzer analyzer;
+  std::vector<std::vector<std::string>> analyzed(texts.size());
+  pool_->ParallelFor(texts.size(), [&](size_t i) { analyzed[i] = analyzer.Analyze(texts[i]); }, 32);
+  return TrainOnTerms(collection, std::move(analyzed));
+}
+
+Result<std::shared_ptr<const Embedder>> EmbedderStore::TrainOnTerms(const CollectionInfo& collection,
+                                                                    std::vector<std::vector<std::string>> analyzed) {
   LsaOptions lsa;
   lsa.dim = options_.dim;
   lsa.sigma_power = options_.lsa_sigma_power;
-  auto trained = LsaEmbedder::Train(texts, lsa, pool_);
+  const size_t count = analyzed.size();
+  auto trained = LsaEmbedder::TrainOnTerms(std::move(analyzed), lsa, pool_);
   if (!trained.ok()) {
     LOG_WARN("collection '{}': {}; using the hashing embedder until it grows", collection.name,
              trained.status().message());
@@ -34,7 +43,7 @@ Result<std::shared_ptr<const Embedder>> EmbedderStore::Train(const CollectionInf
   }
   auto model = std::move(trained).value();
   LATHE_RETURN_IF_ERROR(model->Save(ModelPath(collection.id)));
-  LOG_INFO("collection '{}': trained embedder {} on {} chunks ({} terms)", collection.name, model->id(), texts.size(),
+  LOG_INFO("collection '{}': trained embedder {} on {} chunks ({} terms)", collection.name, model->id(), count,
            model->vocabulary());
   std::shared_ptr<const LsaEmbedder> shared = std::move(model);
   std::lock_guard<std::mutex> lock(mu_);

@@ -36,6 +36,9 @@ class EmbedderStore {
   // Texts too few or too uniform to learn from get the hashing embedder instead
   // (with a warning).
   Result<std::shared_ptr<const Embedder>> Train(const CollectionInfo& collection, const std::vector<std::string>& texts);
+  // As Train, from the chunks' analysed terms (see LsaEmbedder::TrainOnTerms).
+  Result<std::shared_ptr<const Embedder>> TrainOnTerms(const CollectionInfo& collection,
+                                                       std::vector<std::vector<std::string>> analyzed);
 
   std::string ModelPath(int64_t collection_id) const;
 

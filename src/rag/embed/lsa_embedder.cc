@@ -92,22 +92,27 @@ void Weights(const text::Analyzer& analyzer, const std::string& text, const Look
 
 Result<std::unique_ptr<LsaEmbedder>> LsaEmbedder::Train(const std::vector<std::string>& texts,
                                                         const LsaOptions& options, CpuPool* pool) {
+  text::Analyzer analyzer;
+  std::vector<std::vector<std::string>> analyzed(texts.size());
+  auto analyze = [&](size_t i) { analyzed[i] = analyzer.Analyze(texts[i]); };
+  if (pool) {
+    pool->ParallelFor(texts.size(), analyze, 32);
+  } else {
+    for (size_t i = 0; i < texts.size(); ++i) analyze(i);
+  }
+  return TrainOnTerms(std::move(analyzed), options, pool);
+}
+
+Result<std::unique_ptr<LsaEmbedder>> LsaEmbedder::TrainOnTerms(std::vector<std::vector<std::string>> analyzed,
+                                                               const LsaOptions& options, CpuPool* pool) {
   std::unique_ptr<LsaEmbedder> model(new LsaEmbedder());
-  const size_t n = texts.size();
+  const size_t n = analyzed.size();
   auto t0 = std::chrono::steady_clock::now();
   auto step = [&](const char* what) {
     auto now = std::chrono::steady_clock::now();
     LOG_DEBUG("lsa: {} in {:.3f} s", what, std::chrono::duration<double>(now - t0).count());
     t0 = now;
   };
-  std::vector<std::vector<std::string>> analyzed(n);
-  auto analyze = [&](size_t i) { analyzed[i] = model->analyzer_.Analyze(texts[i]); };
-  if (pool) {
-    pool->ParallelFor(n, analyze, 32);
-  } else {
-    for (size_t i = 0; i < n; ++i) analyze(i);
-  }
-  step("analysed");
   // Document frequencies: sorted term lists per text, counted per block of
   // texts on the pool, then merged.
   auto for_blocks = [&](size_t count, const std::function<void(size_t, size_t)>& fn) {

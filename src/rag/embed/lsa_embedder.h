@@ -37,6 +37,10 @@ class LsaEmbedder : public Embedder {
   // few terms to learn anything (fewer than 2 usable terms or 2 texts).
   static Result<std::unique_ptr<LsaEmbedder>> Train(const std::vector<std::string>& texts, const LsaOptions& options,
                                                     CpuPool* pool);
+  // As Train, from texts already run through text::Analyzer with default
+  // options (what the ingester has at hand); the lists are consumed.
+  static Result<std::unique_ptr<LsaEmbedder>> TrainOnTerms(std::vector<std::vector<std::string>> analyzed,
+                                                           const LsaOptions& options, CpuPool* pool);
   // NotFound when path is missing, Corruption when damaged.
   static Result<std::unique_ptr<LsaEmbedder>> Load(const std::string& path);
   Status Save(const std::string& path) const;

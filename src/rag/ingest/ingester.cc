@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <filesystem>
 #include <unordered_map>
 
@@ -235,12 +236,17 @@ Result<IngestReport> Ingester::Ingest(const std::vector<std::string>& paths, con
     // A trained embedder learns from this ingest's chunks before anything is embedded.
     pool_->ParallelFor(items.size(), [&](size_t i) { prepare(items[i]); });
     phase("parsed and chunked for training");
-    std::vector<std::string> texts;
+    // The chunks' analysed title and body terms are exactly the analysis of
+    // EmbeddingText(title, text): train on them rather than analyse again.
+    std::vector<std::vector<std::string>> terms;
     for (const WorkItem& item : items) {
       if (!item.status.ok() || item.unchanged) continue;
-      for (const ChunkRecord& c : item.result.chunks) texts.push_back(EmbeddingText(c.title, c.text));
+      for (const AnalyzedChunk& c : item.analyzed) {
+        std::vector<std::string>& t = terms.emplace_back(c.title_terms);
+        t.insert(t.end(), c.body_terms.begin(), c.body_terms.end());
+      }
     }
-    if (texts.empty()) {
+    if (terms.empty()) {
       for (const WorkItem& item : items) {
         if (!item.status.ok()) {
           ++report.failed;
@@ -249,14 +255,21 @@ Result<IngestReport> Ingester::Ingest(const std::vector<std::string>& paths, con
       }
       return report;
     }
-    LATHE_ASSIGN_OR_RETURN(embedder, embedders_->Train(collection, texts));
+    LATHE_ASSIGN_OR_RETURN(embedder, embedders_->TrainOnTerms(collection, std::move(terms)));
     phase("trained the embedder");
   }
   LATHE_ASSIGN_OR_RETURN(auto index, CollectionIndex::Load(catalog_, collection, data_dir_, embedder,
                                                            index_options_, pool_));
 
   phase("loaded the index");
-  double parallel_s = 0, catalog_s = 0, index_s = 0;
+  double parallel_s = 0, catalog_s = 0, index_wait_s = 0;
+  std::future<void> index_pending;  // the index update of the last committed batch
+  struct WaitForIndex {  // declared after index: finishes before index is destroyed
+    std::future<void>* f;
+    ~WaitForIndex() {
+      if (f->valid()) f->wait();
+    }
+  } wait_for_index{&index_pending};
   // Windows of documents are prepared (parsed, chunked, analysed, embedded) on
   // the pool while the previous window commits on this thread.
   const size_t window = std::max<size_t>(options.batch_size * 8, 256);
@@ -295,21 +308,35 @@ Result<IngestReport> Ingester::Ingest(const std::vector<std::string>& paths, con
       std::vector<int64_t> removed;
       auto t0 = std::chrono::steady_clock::now();
       LATHE_RETURN_IF_ERROR(catalog_->ReplaceDocuments(collection.id, &batch, &removed));
-      auto t1 = std::chrono::steady_clock::now();
-      catalog_s += std::chrono::duration<double>(t1 - t0).count();
-      for (int64_t id : removed) index->Remove(id);
+      catalog_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       std::vector<std::string> ids;
+      std::vector<std::vector<AnalyzedChunk>> analyzed;
       for (size_t d = 0; d < batch.size(); ++d) {
-        const NewDocument& doc = batch[d];
-        for (size_t c = 0; c < doc.chunks.size(); ++c) {
-          index->Add(doc.chunks[c].id, doc.info.doc_id, batch_items[d]->analyzed[c], doc.chunks[c].embedding.data());
-        }
-        report.chunks += doc.chunks.size();
-        ids.push_back(doc.info.doc_id);
-        LOG_DEBUG("committed {}", doc.info.doc_id);
+        report.chunks += batch[d].chunks.size();
+        ids.push_back(batch[d].info.doc_id);
+        analyzed.push_back(std::move(batch_items[d]->analyzed));
+        LOG_DEBUG("committed {}", batch[d].info.doc_id);
       }
-      index_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
       if (on_commit) on_commit(ids);
+      // The in-memory index follows the catalog on its own thread, one batch
+      // at a time and in order, while this thread commits the next batch.
+      auto update = [&index, removed = std::move(removed), docs = std::move(batch),
+                     analyzed = std::move(analyzed)]() {
+        for (int64_t id : removed) index->Remove(id);
+        for (size_t d = 0; d < docs.size(); ++d) {
+          for (size_t c = 0; c < docs[d].chunks.size(); ++c) {
+            index->Add(docs[d].chunks[c].id, docs[d].info.doc_id, analyzed[d][c], docs[d].chunks[c].embedding.data());
+          }
+        }
+      };
+      auto wait_start = std::chrono::steady_clock::now();
+      if (index_pending.valid()) index_pending.get();
+      index_wait_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count();
+      if (pool_->size() <= 1) {
+        update();
+      } else {
+        index_pending = std::async(std::launch::async, std::move(update));
+      }
       batch.clear();
       batch_items.clear();
       return Status::OK();
@@ -333,8 +360,9 @@ Result<IngestReport> Ingester::Ingest(const std::vector<std::string>& paths, con
     LATHE_RETURN_IF_ERROR(commit());
     for (size_t i = begin; i < end; ++i) items[i] = WorkItem();  // free memory of the finished window
   }
+  if (index_pending.valid()) index_pending.get();
   LOG_DEBUG("ingest: commit loop: {:.3f} s waiting for prepared windows, {:.3f} s in the catalog, {:.3f} s "
-            "updating the index", parallel_s, catalog_s, index_s);
+            "waiting for index updates", parallel_s, catalog_s, index_wait_s);
   phase("embedded and committed");
   index->CompactIfWasteful();
   index->Optimize();
