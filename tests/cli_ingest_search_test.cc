@@ -183,6 +183,28 @@ TEST(CliIngest, DamagedEmbedderModelIsRetrained) {
   EXPECT_EQ(Lathe(dir, {"check"}).exit_code, 0);
 }
 
+TEST(CliEval, SampleKnowledgeBaseEvaluationSetRanksTheRightArticles) {
+  TempDir dir;
+  const std::string eval = std::string(LATHE_SOURCE_DIR) + "/examples/support-kb-eval";
+  RunResult r = Lathe(dir, {"eval", "--corpus", kKb, "--queries", eval + "/queries.jsonl", "--qrels",
+                            eval + "/qrels.tsv", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json out = json::parse(r.out);
+  EXPECT_EQ(out["queries"], 70);
+  ASSERT_EQ(out["results"].size(), 3u);
+  for (const json& result : out["results"]) {
+    // Every judged query finds a relevant article in its top 10 almost always,
+    // and the first hit is relevant for most of them.
+    EXPECT_GT(result["recall_at_10"].get<double>(), 0.9) << result.dump();
+    EXPECT_GT(result["ndcg_at_10"].get<double>(), 0.8) << result.dump();
+    EXPECT_GT(result["latency_ms"]["p50"].get<double>(), 0.0);
+  }
+  // Mixing a BEIR folder with explicit files is refused.
+  RunResult both = Lathe(dir, {"eval", "--beir", eval, "--corpus", kKb});
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.err.find("either --beir"), std::string::npos) << both.err;
+}
+
 TEST(CliSearch, UnknownCollectionAndBadArgumentsFailClearly) {
   TempDir dir;
   RunResult r = Lathe(dir, {"search", "hello", "-c", "missing"});

@@ -198,6 +198,7 @@ int RunCollections(AppContext* ctx, bool json_out) {
 
 struct EvalArgs {
   std::string beir_dir;
+  std::string corpus, queries, qrels;  // instead of a BEIR folder
   std::string split = "train";
   size_t k = 10;
   bool json = false;
@@ -226,10 +227,16 @@ int RunEval(AppContext* ctx, const EvalArgs& args, bool data_dir_given) {
 
   Status st = ctx->Open();
   if (!st.ok()) return Fail(st);
-  auto queries = rag::LoadBeirQueries(args.beir_dir, args.split);
+  const bool beir = !args.beir_dir.empty();
+  if (beir == !args.corpus.empty() || args.corpus.empty() != args.queries.empty() ||
+      args.corpus.empty() != args.qrels.empty()) {
+    return Fail(InvalidArgument("give either --beir DIR, or --corpus PATH with --queries FILE and --qrels FILE"));
+  }
+  auto queries = beir ? rag::LoadBeirQueries(args.beir_dir, args.split)
+                      : rag::LoadJudgedQueries(args.queries, args.qrels);
   if (!queries.ok()) return Fail(queries.status());
-  std::string collection = "beir-" + fs::path(args.beir_dir).lexically_normal().filename().string();
-  if (collection == "beir-") collection = "beir";
+  const std::string source = beir ? args.beir_dir : args.corpus;
+  std::string collection = "eval-" + fs::path(source).lexically_normal().filename().string();
   rag::IngestOptions ingest;
   ingest.collection = collection;
   ingest.chunker = ctx->settings.chunker;
@@ -237,12 +244,12 @@ int RunEval(AppContext* ctx, const EvalArgs& args, bool data_dir_given) {
   rag::Ingester ingester(ctx->catalog.get(), ctx->settings.data_dir, ctx->embedders.get(), ctx->settings.index,
                          ctx->pool.get());
   auto started = std::chrono::steady_clock::now();
-  auto report = ingester.Ingest({args.beir_dir + "/corpus.jsonl"}, ingest,
+  auto report = ingester.Ingest({beir ? args.beir_dir + "/corpus.jsonl" : args.corpus}, ingest,
                                 [](const std::string& source, const std::string& reason) {
                                   std::fprintf(stderr, "skipped %s: %s\n", source.c_str(), reason.c_str());
                                 });
   if (!report.ok()) return Fail(report.status());
-  if (!report->ok()) return Fail(InvalidArgument(args.beir_dir + "/corpus.jsonl: nothing could be ingested"));
+  if (!report->ok()) return Fail(InvalidArgument(source + ": nothing could be ingested"));
   double ingest_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   LOG_INFO("ingested {} documents ({} chunks) in {:.2f} s", report->added + report->updated + report->unchanged,
            report->chunks, ingest_s);
@@ -254,7 +261,7 @@ int RunEval(AppContext* ctx, const EvalArgs& args, bool data_dir_given) {
 
   json results = json::array();
   if (!args.json) {
-    std::printf("%s (%s split, %zu queries, %lld documents, %zu chunks)\n", args.beir_dir.c_str(), args.split.c_str(),
+    std::printf("%s (%s split, %zu queries, %lld documents, %zu chunks)\n", source.c_str(), beir ? args.split.c_str() : "-",
                 queries->size(), static_cast<long long>(info->documents), (*index)->live_chunks());
     std::printf("%-8s %6s %6s %6s %6s %6s %8s %8s %8s %8s %8s\n", "retriever", "P@1", "P@5", "P@10", "R@10", "R@100",
                 "nDCG@10", "MRR@10", "p50 ms", "p95 ms", "p99 ms");
@@ -280,8 +287,8 @@ int RunEval(AppContext* ctx, const EvalArgs& args, bool data_dir_given) {
     }
   }
   if (args.json) {
-    json out = {{"dataset", fs::path(args.beir_dir).lexically_normal().filename().string()},
-                {"split", args.split},
+    json out = {{"dataset", fs::path(source).lexically_normal().filename().string()},
+                {"split", beir ? args.split : ""},
                 {"queries", queries->size()},
                 {"documents", info->documents},
                 {"chunks", (*index)->live_chunks()},
@@ -456,7 +463,10 @@ void RegisterRagCommands(CLI::App* app, AppContext* ctx, int* exit_code) {
   // eval
   auto* eval = app->add_subcommand("eval", "Measure retrieval quality and latency on a BEIR data set");
   auto eval_args = std::make_shared<EvalArgs>();
-  eval->add_option("--beir", eval_args->beir_dir, "BEIR folder (corpus.jsonl, queries.jsonl, qrels/)")->required();
+  eval->add_option("--beir", eval_args->beir_dir, "BEIR folder (corpus.jsonl, queries.jsonl, qrels/)");
+  eval->add_option("--corpus", eval_args->corpus, "Instead of --beir: files or a folder to ingest (any format)");
+  eval->add_option("--queries", eval_args->queries, "With --corpus: queries.jsonl ({\"_id\", \"text\"} per line)");
+  eval->add_option("--qrels", eval_args->qrels, "With --corpus: query-id, corpus-id, score (TSV; ids as ingested)");
   eval->add_option("--split", eval_args->split, "qrels split: train, dev or test")->capture_default_str();
   eval->add_option("-k", eval_args->k, "Extra cut-off: P@k, R@k and nDCG@k are reported besides the fixed ones")
       ->check(CLI::Range(1, 1000))->capture_default_str();

@@ -11,7 +11,10 @@
 namespace lathe::rag {
 
 Result<std::vector<BeirQuery>> LoadBeirQueries(const std::string& dir, const std::string& split) {
-  std::string qrels_path = dir + "/qrels/" + split + ".tsv";
+  return LoadJudgedQueries(dir + "/queries.jsonl", dir + "/qrels/" + split + ".tsv");
+}
+
+Result<std::vector<BeirQuery>> LoadJudgedQueries(const std::string& queries_path, const std::string& qrels_path) {
   LATHE_ASSIGN_OR_RETURN(std::string qrels, ReadFile(qrels_path));
   std::vector<std::string> order;
   std::unordered_map<std::string, Judgements> judged;
@@ -37,7 +40,6 @@ Result<std::vector<BeirQuery>> LoadBeirQueries(const std::string& dir, const std
     if (!judged.count(qid)) order.push_back(qid);
     judged[qid][did] = grade;
   }
-  std::string queries_path = dir + "/queries.jsonl";
   LATHE_ASSIGN_OR_RETURN(std::string data, ReadFile(queries_path));
   std::unordered_map<std::string, std::string> texts;
   std::istringstream qin(data);

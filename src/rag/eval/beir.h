@@ -22,6 +22,8 @@ struct BeirQuery {
 // Queries of dir/queries.jsonl that have judgements in dir/qrels/<split>.tsv,
 // in qrels order. NotFound / InvalidArgument with the file and line on errors.
 Result<std::vector<BeirQuery>> LoadBeirQueries(const std::string& dir, const std::string& split);
+// The same from explicit files (qrels: query-id, corpus-id, score; tab-separated).
+Result<std::vector<BeirQuery>> LoadJudgedQueries(const std::string& queries_path, const std::string& qrels_path);
 
 struct EvalResult {
   std::string retriever;
