@@ -51,7 +51,8 @@ class SnapshotFileTest : public testing::Test {
 
   std::string dir_;
   std::string path_;
-  const std::string payload_ = std::string("payload\0with\xff binary bytes", 28);
+  static constexpr char kPayload[] = "payload\0with\xff binary bytes";
+  const std::string payload_ = std::string(kPayload, sizeof kPayload - 1);  // keeps the NUL, drops the terminator
 };
 
 TEST_F(SnapshotFileTest, RoundTrip) {
