@@ -51,12 +51,12 @@ Status WriteAll(int fd, std::string_view data, const std::string& path) {
 }
 }  // namespace
 
-Status AtomicWriteFile(const std::string& path, std::string_view data) {
+Status AtomicWriteFile(const std::string& path, std::string_view data, bool durable) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return IOError(tmp + ": cannot create (" + std::strerror(errno) + ")");
   Status st = WriteAll(fd, data, tmp);
-  if (st.ok() && ::fsync(fd) != 0) st = IOError(tmp + ": fsync failed (" + std::strerror(errno) + ")");
+  if (st.ok() && durable && ::fsync(fd) != 0) st = IOError(tmp + ": fsync failed (" + std::strerror(errno) + ")");
   ::close(fd);
   if (!st.ok()) {
     ::unlink(tmp.c_str());
@@ -66,6 +66,7 @@ Status AtomicWriteFile(const std::string& path, std::string_view data) {
     ::unlink(tmp.c_str());
     return IOError(path + ": rename failed (" + std::strerror(errno) + ")");
   }
+  if (!durable) return Status::OK();
   std::string dir = fs::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -17,8 +17,11 @@ Result<std::string> ReadFile(const std::string& path, uint64_t max_bytes = UINT6
 
 // Writes data to path so that a crash at any point leaves either the old file
 // or the complete new one: writes path.tmp.<pid>, fsyncs it, renames it over
-// path, then fsyncs the directory.
-Status AtomicWriteFile(const std::string& path, std::string_view data);
+// path, then fsyncs the directory. With durable == false the fsyncs are
+// skipped: a process crash still leaves the old or the new file, but after a
+// power loss the file may be damaged — only for derived files that carry a
+// checksum and can be rebuilt (index snapshots, embedder models).
+Status AtomicWriteFile(const std::string& path, std::string_view data, bool durable = true);
 
 // Creates dir and its parents if missing.
 Status EnsureDirectory(const std::string& dir);

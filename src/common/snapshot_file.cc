@@ -21,7 +21,9 @@ Status WriteSnapshot(const std::string& path, const SnapshotHeader& header, cons
   w.PutRaw(payload);
   w.Put<uint32_t>(Crc32(w.buffer()));
   LATHE_RETURN_IF_ERROR(EnsureDirectory(std::filesystem::path(path).parent_path().string()));
-  return AtomicWriteFile(path, w.buffer());
+  // Snapshots are derived and checksummed: a file damaged by a power loss is
+  // detected and rebuilt, so the write skips fsync (seconds for large indexes).
+  return AtomicWriteFile(path, w.buffer(), /*durable=*/false);
 }
 
 Status ReadSnapshot(const std::string& path, SnapshotHeader* header, std::string* payload) {

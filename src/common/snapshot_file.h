@@ -1,8 +1,10 @@
 // Snapshot files: the framing shared by every derived index file.
 //   magic "LATHESNP" (8 bytes) | u32 format version | u64 catalog generation |
 //   string settings key | u64 payload length | payload | u32 CRC-32 of all before it
-// Written atomically (temp file, fsync, rename, directory fsync). Readers get
-// NotFound for a missing file and Corruption for any damage, never a crash.
+// Written atomically (temp file, rename) without fsync: snapshots are derived
+// data, and a file damaged by a power loss fails its checksum and is rebuilt.
+// Readers get NotFound for a missing file and Corruption for any damage,
+// never a crash.
 #pragma once
 
 #include <cstdint>
