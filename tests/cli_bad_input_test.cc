@@ -134,6 +134,33 @@ TEST(CliBadInput, DuplicateIdsAreReportedAndTheLaterWins) {
   EXPECT_TRUE(json::parse(s.out)["hits"].empty());
 }
 
+TEST(CliBadInput, LargeJsonlReportsTheRightLineNumbers) {
+  // Over 1 MiB, so the file is parsed in several pieces in parallel.
+  TempDir dir;
+  std::string corpus;
+  const int kLines = 20000;
+  for (int i = 1; i <= kLines; ++i) {
+    if (i == 15000) {
+      corpus += "{broken json on line 15000\n";
+      continue;
+    }
+    corpus += "{\"_id\": \"d" + std::to_string(i) + "\", \"text\": \"document number " + std::to_string(i) +
+              " talks about shipping, refunds and card readers in some detail\"}\n";
+  }
+  ASSERT_GT(corpus.size(), 2u << 20);
+  WriteFile(dir / "corpus.jsonl", corpus);
+  RunResult r = Lathe(dir, {"ingest", dir / "corpus.jsonl", "--json", "--embedder", "hash"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("corpus.jsonl:15000: not valid JSON"), std::string::npos) << r.err;
+  json report = json::parse(r.out);
+  EXPECT_EQ(report["added"], kLines - 1);
+  EXPECT_EQ(report["failed"], 1);
+  // Order is kept: the last document is d20000 and it is searchable.
+  RunResult s = Lathe(dir, {"search", "number 20000", "--json", "--retriever", "bm25", "--embedder", "hash"});
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  EXPECT_EQ(json::parse(s.out)["hits"][0]["doc_id"], "d20000");
+}
+
 TEST(CliBadInput, NothingIngestableExitsNonZero) {
   TempDir dir;
   WriteFile(dir / "kb/empty.md", "");

@@ -73,25 +73,56 @@ Result<IngestReport> Ingester::Ingest(const std::vector<std::string>& paths, con
         on_error(file.string(), data.status().message());
         return;
       }
-      size_t before = items.size();
-      LoadJsonl(*data,
-                [&](ParsedDocument&& doc) {
-                  WorkItem item;
-                  item.path = file.string();
-                  item.doc_id = doc.id;
-                  item.format = "jsonl";
-                  item.preparsed = true;
-                  item.hash = Sha256Hex(doc.title + "\x1f" + doc.metadata_json + "\x1f" +
-                                        (doc.blocks.empty() ? "" : doc.blocks[0].text) + "\x1f" + fingerprint);
-                  doc.source = file.string();
-                  item.doc = std::move(doc);
-                  items.push_back(std::move(item));
-                },
-                [&](size_t line, const std::string& reason) {
-                  ++report.failed;
-                  on_error(file.string() + ":" + std::to_string(line), reason);
-                });
-      if (items.size() == before && report.failed == 0) on_error(file.string(), "no documents in JSONL file");
+      // Parse pieces of about 1 MiB (cut at line ends) on the pool; keep file order.
+      std::string_view all = *data;
+      std::vector<std::pair<size_t, size_t>> pieces;  // byte offset, first line number
+      for (size_t pos = 0, line = 1; pos < all.size();) {
+        size_t end = std::min(all.size(), pos + (1u << 20));
+        end = end == all.size() ? end : all.find('\n', end);
+        end = end == std::string_view::npos ? all.size() : end + 1;
+        pieces.emplace_back(pos, line);
+        line += static_cast<size_t>(std::count(all.begin() + static_cast<std::ptrdiff_t>(pos),
+                                               all.begin() + static_cast<std::ptrdiff_t>(end), '\n'));
+        pos = end;
+      }
+      struct Piece {
+        std::vector<WorkItem> items;
+        std::vector<std::pair<size_t, std::string>> errors;
+      };
+      std::vector<Piece> parsed(pieces.size());
+      pool_->ParallelFor(pieces.size(), [&](size_t p) {
+        size_t begin = pieces[p].first;
+        size_t end = p + 1 < pieces.size() ? pieces[p + 1].first : all.size();
+        LoadJsonl(
+            all.substr(begin, end - begin),
+            [&](ParsedDocument&& doc) {
+              WorkItem item;
+              item.path = file.string();
+              item.doc_id = doc.id;
+              item.format = "jsonl";
+              item.preparsed = true;
+              item.hash = Sha256Hex(doc.title + "\x1f" + doc.metadata_json + "\x1f" +
+                                    (doc.blocks.empty() ? "" : doc.blocks[0].text) + "\x1f" + fingerprint);
+              doc.source = file.string();
+              item.doc = std::move(doc);
+              parsed[p].items.push_back(std::move(item));
+            },
+            [&](size_t line, const std::string& reason) { parsed[p].errors.emplace_back(line, reason); },
+            pieces[p].second);
+      });
+      size_t found = 0;
+      for (Piece& piece : parsed) {
+        for (auto& [line, reason] : piece.errors) {
+          ++report.failed;
+          on_error(file.string() + ":" + std::to_string(line), reason);
+        }
+        found += piece.items.size();
+        for (WorkItem& item : piece.items) items.push_back(std::move(item));
+      }
+      if (found == 0 && parsed.size() <= 1 && (parsed.empty() || parsed[0].errors.empty())) {
+        ++report.failed;
+        on_error(file.string(), "no documents in JSONL file");
+      }
       return;
     }
     WorkItem item;

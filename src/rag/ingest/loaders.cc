@@ -458,9 +458,9 @@ Result<ParsedDocument> LoadPdf(std::string_view data) {
 }
 
 void LoadJsonl(std::string_view data, const std::function<void(ParsedDocument&&)>& on_doc,
-               const std::function<void(size_t, const std::string&)>& on_error) {
+               const std::function<void(size_t, const std::string&)>& on_error, size_t first_line) {
   size_t pos = 0;
-  size_t line_no = 0;
+  size_t line_no = first_line - 1;
   while (pos < data.size()) {
     size_t end = data.find('\n', pos);
     if (end == std::string_view::npos) end = data.size();

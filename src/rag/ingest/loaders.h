@@ -24,8 +24,9 @@ Result<ParsedDocument> LoadPdf(std::string_view data);
 
 // BEIR corpus lines ({"_id","title","text"}). Each good line calls on_doc; each
 // bad line calls on_error(line_number, reason) and is skipped.
+// first_line numbers data's first line (for parsing a file in pieces).
 void LoadJsonl(std::string_view data, const std::function<void(ParsedDocument&&)>& on_doc,
-               const std::function<void(size_t, const std::string&)>& on_error);
+               const std::function<void(size_t, const std::string&)>& on_error, size_t first_line = 1);
 
 // Dispatches on format for single-document formats (md, html, txt, pdf).
 // Rejects binary data and invalid UTF-8 (other than in PDFs) with a reason.
