@@ -1,6 +1,7 @@
 #include "rag/index/collection_index.h"
 
 #include <cstring>
+#include <chrono>
 #include <filesystem>
 
 #include "common/binary_io.h"
@@ -76,12 +77,21 @@ std::vector<uint8_t> CollectionIndex::MakeFilter(const std::function<bool(const 
 }
 
 Status CollectionIndex::Save(const std::string& data_dir, int64_t collection_id, int64_t generation) const {
+  auto t0 = std::chrono::steady_clock::now();
+  auto since = [&t0] {
+    auto now = std::chrono::steady_clock::now();
+    double s = std::chrono::duration<double>(now - t0).count();
+    t0 = now;
+    return s;
+  };
   BinaryWriter w;
   w.PutArray(slot_chunk_);
   w.Put<uint64_t>(slot_doc_.size());
   for (const std::string& d : slot_doc_) w.PutString(d);
   bm25_.Serialize(&w);
+  double bm25_s = since();
   vectors_.Serialize(&w);
+  LOG_DEBUG("snapshot: serialised BM25 in {:.3f} s, vectors in {:.3f} s ({} bytes)", bm25_s, since(), w.buffer().size());
   SnapshotHeader header;
   header.version = kSnapshotVersion;
   header.generation = static_cast<uint64_t>(generation);
