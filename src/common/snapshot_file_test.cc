@@ -2,6 +2,8 @@
 #include "common/snapshot_file.h"
 
 #include <gtest/gtest.h>
+
+#include "test_util.h"
 #include <stdlib.h>
 
 #include <filesystem>
@@ -18,16 +20,10 @@ namespace fs = std::filesystem;
 class SnapshotFileTest : public testing::Test {
  protected:
   void SetUp() override {
-    std::string templ = (fs::temp_directory_path() / "lathe-snapshot-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
-    dir_ = templ;
+    ASSERT_FALSE(temp_.path().empty());
+    dir_ = temp_.path();
     path_ = dir_ + "/index/collection-1.snap";
   }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
   // Writes a valid snapshot and returns its bytes.
   std::string WriteValid() {
     SnapshotHeader header;
@@ -49,6 +45,7 @@ class SnapshotFileTest : public testing::Test {
     return ReadSnapshot(path_, &header, &payload);
   }
 
+  test::TempDir temp_;  // removed with the fixture
   std::string dir_;
   std::string path_;
   static constexpr char kPayload[] = "payload\0with\xff binary bytes";

@@ -3,6 +3,8 @@
 #include "rag/index/catalog.h"
 
 #include <gtest/gtest.h>
+
+#include "test_util.h"
 #include <stdlib.h>
 
 #include <algorithm>
@@ -19,15 +21,12 @@ namespace fs = std::filesystem;
 class CatalogTest : public testing::Test {
  protected:
   void SetUp() override {
-    std::string templ = (fs::temp_directory_path() / "lathe-catalog-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
-    dir_ = templ;
+    ASSERT_FALSE(temp_.path().empty());
+    dir_ = temp_.path();
     Open();
   }
   void TearDown() override {
     catalog_.reset();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
   }
   void Open() {
     catalog_.reset();
@@ -65,6 +64,7 @@ class CatalogTest : public testing::Test {
     return c.ok() ? c.value() : CollectionInfo{};
   }
 
+  test::TempDir temp_;  // removed with the fixture
   std::string dir_;
   std::unique_ptr<Catalog> catalog_;
 };

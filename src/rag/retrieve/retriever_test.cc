@@ -4,6 +4,8 @@
 #include "rag/retrieve/retriever.h"
 
 #include <gtest/gtest.h>
+
+#include "test_util.h"
 #include <stdlib.h>
 
 #include <filesystem>
@@ -107,9 +109,8 @@ Cases LoadCases() {
 class RetrieverTest : public testing::Test {
  protected:
   void SetUp() override {
-    std::string templ = (fs::temp_directory_path() / "lathe-retriever-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
-    dir_ = templ;
+    ASSERT_FALSE(temp_.path().empty());
+    dir_ = temp_.path();
     auto catalog = Catalog::Open(dir_);
     ASSERT_TRUE(catalog.ok()) << catalog.status().ToString();
     catalog_ = std::move(catalog.value());
@@ -120,8 +121,6 @@ class RetrieverTest : public testing::Test {
   void TearDown() override {
     index_.reset();
     catalog_.reset();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
   }
 
   void Build(std::vector<NewDocument> docs) {
@@ -141,6 +140,7 @@ class RetrieverTest : public testing::Test {
     return out;
   }
 
+  test::TempDir temp_;  // removed with the fixture
   std::string dir_;
   CpuPool pool_{2};
   std::unique_ptr<Catalog> catalog_;
