@@ -193,13 +193,14 @@ Result<std::unique_ptr<CollectionIndex>> CollectionIndex::Load(Catalog* catalog,
     why = "snapshot was built with other settings";
   } else if (Status ds = index->Deserialize(payload); !ds.ok()) {
     why = path + ": " + ds.message();
-  } else if (index->slot_chunk_.size() > 64 && index->live_chunks() * 4 < index->slot_chunk_.size() * 3) {
-    why = "more than a quarter of the snapshot's slots are deleted; compacting";
   } else {
+    index->CompactIfWasteful();  // a snapshot from before compaction on save
     index->loaded_from_snapshot_ = true;
     return index;
   }
-  LOG_INFO("collection '{}': rebuilding index from the catalog: {}", collection.name, why);
+  if (collection.chunks > 0) {
+    LOG_INFO("collection '{}': rebuilding index from the catalog: {}", collection.name, why);
+  }
   LATHE_ASSIGN_OR_RETURN(index, Rebuild(catalog, collection, embedder, options, pool));
   Status save = index->Save(data_dir, collection.id, collection.generation);
   if (!save.ok()) LOG_WARN("collection '{}': could not write snapshot: {}", collection.name, save.message());
