@@ -12,5 +12,7 @@ namespace lathe::app {
 // Registers ingest, delete, search, collections and eval. *exit_code receives
 // the command's status.
 void RegisterRagCommands(CLI::App* app, AppContext* ctx, int* exit_code);
+// Registers serve and keys.
+void RegisterServeCommands(CLI::App* app, AppContext* ctx, int* exit_code);
 
 }  // namespace lathe::app

@@ -386,7 +386,7 @@ void RegisterRagCommands(CLI::App* app, AppContext* ctx, int* exit_code) {
   auto ingest_json = std::make_shared<bool>(false);
   ingest->add_option("paths", *paths, "Files or folders (recursive)")->required();
   ingest->add_option("--collection,-c", ingest_opts->collection, "Collection name")->capture_default_str();
-  ingest->add_option("--tenant", ingest_opts->tenant, "Tenant owning a new collection");
+  ingest->add_option("--tenant", ingest_opts->tenant, "Tenant owning a new collection")->capture_default_str();
   ingest->add_option("--batch-size", ingest_opts->batch_size, "Documents per committed batch")->capture_default_str();
   ingest->add_flag("--json", *ingest_json, "Print the report as JSON");
   ingest->add_option("--max-file-mb", ingest_opts->max_file_bytes, "Refuse files larger than this many MiB")

@@ -96,6 +96,14 @@ std::vector<ScoredSlot> Bm25Index::Search(const std::vector<std::string>& query_
   return out;
 }
 
+float Bm25Index::Idf(const std::string& term) const {
+  const double n = static_cast<double>(live_);
+  double df = 1;
+  auto it = term_ids_.find(term);
+  if (it != term_ids_.end() && df_[it->second] > 0) df = df_[it->second];
+  return static_cast<float>(std::log(1.0 + (n - df + 0.5) / (df + 0.5)));
+}
+
 void Bm25Index::ScoreSlots(const std::vector<std::string>& query_terms, const std::vector<uint32_t>& slots,
                            float* scores) const {
   std::fill(scores, scores + slots.size(), 0.0f);

@@ -44,6 +44,10 @@ class Bm25Index {
   void ScoreSlots(const std::vector<std::string>& query_terms, const std::vector<uint32_t>& slots,
                   float* scores) const;
 
+  // Lucene's idf of a term over live slots; a term no live slot contains gets
+  // the idf of a term seen once (the most informative), so unknown words count.
+  float Idf(const std::string& term) const;
+
   size_t slots() const { return doc_len_.size(); }
   size_t live() const { return live_; }
   bool alive(uint32_t slot) const { return slot < alive_.size() && alive_[slot]; }

@@ -9,7 +9,7 @@
 namespace lathe::rag {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 // Migration i takes the schema from version i to i+1.
 const char* kMigrations[] = {
@@ -45,6 +45,38 @@ CREATE TABLE chunks (
 );
 CREATE INDEX chunks_by_document ON chunks(document_id);
 CREATE INDEX chunks_by_collection ON chunks(collection_id, id);
+)sql",
+    // 2: the assistant's conversations and API keys (issue 3).
+    R"sql(
+CREATE TABLE conversations (
+  id TEXT PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  collection TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX conversations_by_expiry ON conversations(expires_at);
+CREATE TABLE turns (
+  id INTEGER PRIMARY KEY,
+  conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+  user_message TEXT NOT NULL,
+  query TEXT NOT NULL,
+  answer TEXT NOT NULL,
+  citations TEXT NOT NULL,
+  abstained INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX turns_by_conversation ON turns(conversation_id, id);
+CREATE TABLE api_keys (
+  id INTEGER PRIMARY KEY,
+  key_id TEXT NOT NULL UNIQUE,
+  secret_hash TEXT NOT NULL,
+  tenant TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  name TEXT NOT NULL DEFAULT '',
+  created_at TEXT NOT NULL,
+  revoked INTEGER NOT NULL DEFAULT 0
+);
 )sql",
 };
 

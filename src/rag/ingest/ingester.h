@@ -23,7 +23,7 @@ namespace lathe::rag {
 
 struct IngestOptions {
   std::string collection = "default";
-  std::string tenant;
+  std::string tenant = "default";
   ChunkerOptions chunker;
   size_t batch_size = 64;                     // documents per catalog transaction
   uint64_t max_file_bytes = 64ull << 20;      // larger files are refused

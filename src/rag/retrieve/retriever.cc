@@ -31,37 +31,54 @@ std::vector<float> Retriever::EmbedQuery(const std::string& query) const {
   return q;
 }
 
-std::vector<Hit> Retriever::Search(const std::string& query, const RetrieveOptions& options) const {
+size_t Retriever::Depth(const RetrieveOptions& options) {
   // With one hit per document, look deeper so that k distinct documents remain.
   size_t depth = std::max(options.candidates, options.k);
   if (options.one_per_document) depth = std::max(depth, options.k * 4);
+  return depth;
+}
 
-  std::vector<ScoredSlot> bm25, vec;
+std::vector<std::string> Retriever::AnalyzeQuery(const std::string& query) const {
+  return index_->analyzer().Analyze(query);
+}
+
+std::vector<ScoredSlot> Retriever::SearchBm25(const std::vector<std::string>& terms,
+                                              const RetrieveOptions& options) const {
+  if (options.kind == RetrieverKind::kVector) return {};
+  return index_->bm25().Search(terms, Depth(options), options.allowed);
+}
+
+std::vector<Hit> Retriever::Search(const std::string& query, const RetrieveOptions& options) const {
+  std::vector<ScoredSlot> bm25;
   std::vector<float> qvec;
-  const std::vector<std::string> terms = index_->analyzer().Analyze(query);
+  const std::vector<std::string> terms = AnalyzeQuery(query);
   const bool want_bm25 = options.kind != RetrieverKind::kVector;
   const bool want_vec = options.kind != RetrieverKind::kBm25;
   // The query embedding (the slow part with a remote embedder) runs on the pool
-  // while BM25 runs here. Without feedback the vector search runs there too;
-  // with feedback it follows BM25, whose top chunks move the query vector.
-  const bool prf = options.kind == RetrieverKind::kHybrid && options.fusion.prf_docs > 0;
-  auto vector_branch = [&] {
-    qvec = EmbedQuery(query);
-    if (!qvec.empty() && !prf) vec = index_->vectors().Search(qvec.data(), depth, options.allowed);
-  };
+  // while BM25 runs here.
   if (want_bm25 && want_vec && pool_ != nullptr) {
     std::promise<void> done;
     std::future<void> future = done.get_future();
     pool_->Post([&] {
-      vector_branch();
+      qvec = EmbedQuery(query);
       done.set_value();
     });
-    bm25 = index_->bm25().Search(terms, depth, options.allowed);
+    bm25 = SearchBm25(terms, options);
     future.get();
   } else {
-    if (want_bm25) bm25 = index_->bm25().Search(terms, depth, options.allowed);
-    if (want_vec) vector_branch();
+    if (want_bm25) bm25 = SearchBm25(terms, options);
+    if (want_vec) qvec = EmbedQuery(query);
   }
+  return Fuse(terms, std::move(bm25), std::move(qvec), options);
+}
+
+std::vector<Hit> Retriever::Fuse(const std::vector<std::string>& terms, std::vector<ScoredSlot> bm25,
+                                 std::vector<float> qvec, const RetrieveOptions& options) const {
+  const size_t depth = Depth(options);
+  std::vector<ScoredSlot> vec;
+  if (options.kind == RetrieverKind::kBm25) qvec.clear();
+  // With feedback, BM25's top chunks move the query vector before the vector search.
+  const bool prf = options.kind == RetrieverKind::kHybrid && options.fusion.prf_docs > 0;
   if (prf && !qvec.empty()) {
     size_t m = std::min(options.fusion.prf_docs, bm25.size());
     for (size_t i = 0; i < m; ++i) {
@@ -72,8 +89,8 @@ std::vector<Hit> Retriever::Search(const std::string& query, const RetrieveOptio
     double norm = 0;
     for (float x : qvec) norm += double(x) * x;
     for (float& x : qvec) x = static_cast<float>(x / std::sqrt(std::max(norm, 1e-12)));
-    vec = index_->vectors().Search(qvec.data(), depth, options.allowed);
   }
+  if (!qvec.empty()) vec = index_->vectors().Search(qvec.data(), depth, options.allowed);
 
   std::unordered_map<uint32_t, Hit> by_slot;
   auto hit_for = [&](uint32_t slot) -> Hit& {

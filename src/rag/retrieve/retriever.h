@@ -60,9 +60,19 @@ class Retriever {
   // Best hits first, at most options.k.
   std::vector<Hit> Search(const std::string& query, const RetrieveOptions& options) const;
 
- private:
+  // Search's steps, for callers that run the independent ones concurrently
+  // (the server): AnalyzeQuery, then SearchBm25 and EmbedQuery in any order or
+  // at once, then Fuse (vector search with feedback, and fusion).
+  std::vector<std::string> AnalyzeQuery(const std::string& query) const;
+  // Empty for the vector retriever.
+  std::vector<ScoredSlot> SearchBm25(const std::vector<std::string>& terms, const RetrieveOptions& options) const;
   // The query's embedding; empty when the embedder failed.
   std::vector<float> EmbedQuery(const std::string& query) const;
+  std::vector<Hit> Fuse(const std::vector<std::string>& terms, std::vector<ScoredSlot> bm25, std::vector<float> qvec,
+                        const RetrieveOptions& options) const;
+
+ private:
+  static size_t Depth(const RetrieveOptions& options);
   const CollectionIndex* index_;
   CpuPool* pool_;
 };

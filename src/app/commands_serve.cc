@@ -1,0 +1,173 @@
+// `lathe serve` (the HTTP API) and `lathe keys` (API keys).
+#include <signal.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "app/api_keys.h"
+#include "app/api_routes.h"
+#include "app/assistant.h"
+#include "app/commands.h"
+#include "app/config.h"
+#include "app/llm_factory.h"
+#include "common/logging.h"
+
+namespace lathe::app {
+namespace {
+
+struct ServeFlags {
+  std::string config_path;
+  int port = -1;  // -1: from the configuration
+  std::string host;
+  bool print_config = false;
+};
+
+int RunServe(AppContext* ctx, const ServeFlags& flags) {
+  // Termination signals are taken by sigwait below, so every thread (the CPU
+  // pool's and the I/O threads, created later) must block them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  ServeConfig config;
+  config.server.io_threads = 2;
+  Status st = LoadConfigFile(flags.config_path, &config);
+  if (st.ok()) st = ApplyEnvironment(ProcessEnvironment(), &config);
+  if (st.ok() && flags.port >= 0) {
+    if (flags.port > 65535) st = InvalidArgument("--port must be between 0 and 65535");
+    config.server.port = static_cast<uint16_t>(flags.port);
+  }
+  if (!flags.host.empty()) config.server.host = flags.host;
+  if (st.ok()) st = ValidateConfig(config);
+  if (!st.ok()) {
+    std::fprintf(stderr, "lathe serve: %s\n", st.message().c_str());
+    return 2;
+  }
+  if (flags.print_config) {
+    std::fputs(PrintConfig(config).c_str(), stdout);
+    return 0;
+  }
+  InitLogging(ctx->settings.log_level);
+
+  net::MetricsRegistry metrics;
+  net::HttpServer server(config.server, &metrics);
+  auto llm = MakeLlmClient(config, server.io_context().get_executor(), &metrics);
+  if (!llm.ok()) {
+    std::fprintf(stderr, "lathe serve: %s\n", llm.status().message().c_str());
+    return 2;
+  }
+  Assistant assistant(ctx, config, &metrics, llm->get());
+  st = assistant.Open();
+  if (!st.ok()) {
+    std::fprintf(stderr, "lathe serve: %s\n", st.ToString().c_str());
+    return 1;
+  }
+  AddApiRoutes(&server, &assistant, config, &metrics);
+  st = server.Start();
+  if (!st.ok()) {
+    std::fprintf(stderr, "lathe serve: %s\n", st.message().c_str());
+    return 1;
+  }
+  std::printf("lathe: listening on http://%s:%u (answer backend: %s)\n", config.server.host.c_str(), server.port(),
+              config.answer.backend.c_str());
+  std::fflush(stdout);
+  st = assistant.LoadCollections();
+  if (!st.ok()) {
+    std::fprintf(stderr, "lathe serve: %s\n", st.ToString().c_str());
+    server.Stop();
+    return 1;
+  }
+  std::printf("lathe: ready\n");
+  std::fflush(stdout);
+  int received = 0;
+  sigwait(&signals, &received);
+  LOG_INFO("signal {}: draining {} in-flight requests, then stopping", received, server.in_flight());
+  server.Stop();
+  std::printf("lathe: stopped\n");
+  return 0;
+}
+
+int RunKeysCreate(AppContext* ctx, const std::string& tenant, const std::string& scope_name,
+                  const std::string& name) {
+  auto scope = ParseScope(scope_name);
+  Status st = scope.ok() ? ctx->Open() : scope.status();
+  if (!st.ok()) {
+    std::fprintf(stderr, "lathe keys create: %s\n", st.message().c_str());
+    return 2;
+  }
+  auto key = CreateApiKey(ctx->catalog->db(), tenant, *scope, name);
+  if (!key.ok()) {
+    std::fprintf(stderr, "lathe keys create: %s\n", key.status().message().c_str());
+    return 2;
+  }
+  std::printf("%s\n", key->c_str());
+  std::fprintf(stderr, "Key for tenant '%s' with scope '%s'. It is shown only now; store it safely.\n",
+               tenant.c_str(), scope_name.c_str());
+  return 0;
+}
+
+int RunKeysList(AppContext* ctx) {
+  Status st = ctx->Open();
+  if (!st.ok()) {
+    std::fprintf(stderr, "lathe keys list: %s\n", st.message().c_str());
+    return 1;
+  }
+  auto keys = ListApiKeys(ctx->catalog->db());
+  if (!keys.ok()) {
+    std::fprintf(stderr, "lathe keys list: %s\n", keys.status().message().c_str());
+    return 1;
+  }
+  std::printf("%-14s %-20s %-6s %-21s %-8s %s\n", "KEY ID", "TENANT", "SCOPE", "CREATED", "STATUS", "NAME");
+  for (const auto& k : *keys) {
+    std::printf("%-14s %-20s %-6s %-21s %-8s %s\n", k.key_id.c_str(), k.tenant.c_str(), ScopeName(k.scope),
+                k.created_at.c_str(), k.revoked ? "revoked" : "active", k.name.c_str());
+  }
+  return 0;
+}
+
+int RunKeysRevoke(AppContext* ctx, const std::string& key_id) {
+  Status st = ctx->Open();
+  if (st.ok()) st = RevokeApiKey(ctx->catalog->db(), key_id);
+  if (!st.ok()) {
+    std::fprintf(stderr, "lathe keys revoke: %s\n", st.message().c_str());
+    return st.code() == StatusCode::kNotFound ? 2 : 1;
+  }
+  std::printf("revoked %s\n", key_id.c_str());
+  return 0;
+}
+
+}  // namespace
+
+void RegisterServeCommands(CLI::App* app, AppContext* ctx, int* exit_code) {
+  auto flags = std::make_shared<ServeFlags>();
+  auto* serve = app->add_subcommand("serve", "Run the HTTP API (search, chat, OpenAI-compatible façade)");
+  serve->add_option("--config", flags->config_path, "lathe.yaml with server, llm, answer... sections");
+  serve->add_option("--port", flags->port, "Port to listen on (overrides server.port; 0 picks a free one)");
+  serve->add_option("--host", flags->host, "Address to listen on (overrides server.host)");
+  serve->add_flag("--print-config", flags->print_config, "Print the effective configuration (secrets masked) and exit");
+  serve->callback([=] { *exit_code = RunServe(ctx, *flags); });
+
+  auto* keys = app->add_subcommand("keys", "Manage API keys");
+  keys->require_subcommand(1);
+  auto tenant = std::make_shared<std::string>("default");
+  auto scope = std::make_shared<std::string>("query");
+  auto name = std::make_shared<std::string>();
+  auto* create = keys->add_subcommand("create", "Create a key and print it once");
+  create->add_option("--tenant", *tenant, "Tenant the key belongs to")->capture_default_str();
+  create->add_option("--scope", *scope, "query (search, chat) or admin (also ingest and delete)")
+      ->check(CLI::IsMember({"query", "admin"}))
+      ->capture_default_str();
+  create->add_option("--name", *name, "A note to recognise the key by");
+  create->callback([=] { *exit_code = RunKeysCreate(ctx, *tenant, *scope, *name); });
+  keys->add_subcommand("list", "List keys (ids, tenants, scopes; never the secrets)")->callback([=] {
+    *exit_code = RunKeysList(ctx);
+  });
+  auto key_id = std::make_shared<std::string>();
+  auto* revoke = keys->add_subcommand("revoke", "Revoke a key by its id");
+  revoke->add_option("key_id", *key_id, "The key id shown by 'keys list'")->required();
+  revoke->callback([=] { *exit_code = RunKeysRevoke(ctx, *key_id); });
+}
+
+}  // namespace lathe::app

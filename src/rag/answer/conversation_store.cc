@@ -1,0 +1,68 @@
+#include "rag/answer/conversation_store.h"
+
+#include <algorithm>
+
+#include "common/random_id.h"
+
+namespace lathe::rag {
+
+Result<std::string> ConversationStore::Create(const std::string& tenant, const std::string& collection, int64_t now) {
+  std::string id = "conv_" + RandomHex(12);
+  LATHE_ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT INTO conversations (id, tenant, collection, created_at, "
+                                               "expires_at) VALUES (?, ?, ?, ?, ?)"));
+  st.Bind(1, id).Bind(2, tenant).Bind(3, collection).Bind(4, now).Bind(5, now + ttl_seconds_);
+  LATHE_RETURN_IF_ERROR(st.Run());
+  return id;
+}
+
+Result<Conversation> ConversationStore::Get(const std::string& id, const std::string& tenant, int64_t now,
+                                            size_t max_turns) {
+  LATHE_ASSIGN_OR_RETURN(auto q, db_->Prepare("SELECT tenant, collection, created_at, expires_at FROM conversations "
+                                              "WHERE id = ?"));
+  q.Bind(1, id);
+  bool found = q.Step();
+  LATHE_RETURN_IF_ERROR(q.status());
+  if (!found || q.Text(0) != tenant || q.Int(3) <= now) {
+    return NotFound("conversation '" + id + "' does not exist or has expired");
+  }
+  Conversation c;
+  c.id = id;
+  c.tenant = q.Text(0);
+  c.collection = q.Text(1);
+  c.created_at = q.Int(2);
+  c.expires_at = q.Int(3);
+  LATHE_ASSIGN_OR_RETURN(auto t, db_->Prepare("SELECT user_message, query, answer, citations, abstained, created_at "
+                                              "FROM turns WHERE conversation_id = ? ORDER BY id DESC LIMIT ?"));
+  t.Bind(1, id).Bind(2, static_cast<int64_t>(max_turns));
+  while (t.Step()) {
+    c.turns.push_back({t.Text(0), t.Text(1), t.Text(2), t.Text(3), t.Int(4) != 0, t.Int(5)});
+  }
+  LATHE_RETURN_IF_ERROR(t.status());
+  std::reverse(c.turns.begin(), c.turns.end());
+  return c;
+}
+
+Status ConversationStore::AppendTurn(const std::string& id, const StoredTurn& turn, int64_t now) {
+  storage::Transaction tx(db_);
+  LATHE_RETURN_IF_ERROR(tx.status());
+  LATHE_ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT INTO turns (conversation_id, user_message, query, answer, "
+                                               "citations, abstained, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+  st.Bind(1, id).Bind(2, turn.user).Bind(3, turn.query).Bind(4, turn.answer).Bind(5, turn.citations_json);
+  st.Bind(6, static_cast<int64_t>(turn.abstained ? 1 : 0)).Bind(7, now);
+  LATHE_RETURN_IF_ERROR(st.Run());
+  LATHE_ASSIGN_OR_RETURN(auto up, db_->Prepare("UPDATE conversations SET expires_at = ? WHERE id = ?"));
+  up.Bind(1, now + ttl_seconds_).Bind(2, id);
+  LATHE_RETURN_IF_ERROR(up.Run());
+  return tx.Commit();
+}
+
+Result<int64_t> ConversationStore::PurgeExpired(int64_t now) {
+  LATHE_ASSIGN_OR_RETURN(auto st, db_->Prepare("DELETE FROM conversations WHERE expires_at <= ?"));
+  st.Bind(1, now);
+  LATHE_RETURN_IF_ERROR(st.Run());
+  LATHE_ASSIGN_OR_RETURN(auto q, db_->Prepare("SELECT changes()"));
+  q.Step();
+  return q.Int(0);
+}
+
+}  // namespace lathe::rag

@@ -1,0 +1,54 @@
+// ConversationStore: the assistant's conversations and their turns in the
+// catalog's SQLite database, with a time-to-live refreshed by each turn.
+// Expired conversations read as absent and are purged by PurgeExpired. Not
+// thread-safe (like the SqliteDb it wraps): callers serialise access.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "storage/sqlite_db.h"
+
+namespace lathe::rag {
+
+struct StoredTurn {
+  std::string user;            // the message as sent
+  std::string query;           // the standalone query it was answered with
+  std::string answer;
+  std::string citations_json;  // JSON array as returned to the client
+  bool abstained = false;
+  int64_t created_at = 0;      // unix seconds
+};
+
+struct Conversation {
+  std::string id;
+  std::string tenant;
+  std::string collection;
+  int64_t created_at = 0;
+  int64_t expires_at = 0;
+  std::vector<StoredTurn> turns;  // oldest first
+};
+
+class ConversationStore {
+ public:
+  // db must outlive the store.
+  ConversationStore(storage::SqliteDb* db, int64_t ttl_seconds) : db_(db), ttl_seconds_(ttl_seconds) {}
+
+  // A new conversation ("conv_" + 24 hex characters).
+  Result<std::string> Create(const std::string& tenant, const std::string& collection, int64_t now);
+  // NotFound when the id is unknown, expired, or belongs to another tenant
+  // (indistinguishable on purpose). At most the last max_turns turns.
+  Result<Conversation> Get(const std::string& id, const std::string& tenant, int64_t now, size_t max_turns = 1000);
+  // Appends a turn and extends the conversation's life to now + ttl.
+  Status AppendTurn(const std::string& id, const StoredTurn& turn, int64_t now);
+  // Deletes expired conversations; returns how many.
+  Result<int64_t> PurgeExpired(int64_t now);
+
+ private:
+  storage::SqliteDb* db_;
+  int64_t ttl_seconds_;
+};
+
+}  // namespace lathe::rag

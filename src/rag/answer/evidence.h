@@ -1,0 +1,22 @@
+// Evidence: how well the retrieved passages cover a question, as the share of
+// the question's information (idf-weighted distinct terms) found in the best
+// passage. The abstention rule compares it with a calibrated threshold
+// (docs/answering.md). Pure functions; thread-safe.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "rag/answer/passage.h"
+#include "rag/index/bm25_index.h"
+#include "text/analyzer.h"
+
+namespace lathe::rag {
+
+// In [0, 1]: max over the first `top` passages of
+// sum(idf of query terms in the passage) / sum(idf of all query terms).
+// 0 when the query has no terms or there are no passages.
+float EvidenceScore(const Bm25Index& bm25, const text::Analyzer& analyzer, const std::vector<std::string>& query_terms,
+                    const std::vector<Passage>& passages, size_t top = 3);
+
+}  // namespace lathe::rag
