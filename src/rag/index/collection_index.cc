@@ -91,12 +91,14 @@ Status CollectionIndex::Save(const std::string& data_dir, int64_t collection_id,
   bm25_.Serialize(&w);
   double bm25_s = since();
   vectors_.Serialize(&w);
-  LOG_DEBUG("snapshot: serialised BM25 in {:.3f} s, vectors in {:.3f} s ({} bytes)", bm25_s, since(), w.buffer().size());
+  LOG_DEBUG("snapshot: serialised BM25 in {:.3f} s, vectors in {:.3f} s ({} bytes)", bm25_s, since(), w.size());
   SnapshotHeader header;
   header.version = kSnapshotVersion;
   header.generation = static_cast<uint64_t>(generation);
   header.settings = SettingsKey();
-  return WriteSnapshot(SnapshotPath(data_dir, collection_id), header, w.buffer());
+  Status st = WriteSnapshot(SnapshotPath(data_dir, collection_id), header, w.pieces());
+  LOG_DEBUG("snapshot: checksummed and wrote in {:.3f} s", since());
+  return st;
 }
 
 Status CollectionIndex::Deserialize(const std::string& payload) {
