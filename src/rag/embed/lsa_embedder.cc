@@ -97,28 +97,6 @@ RowMatrixF Multiply(const SparseF& sparse, const RowMatrixF& dense, CpuPool* poo
   return out;
 }
 
-// Sparse term weights of one text: (1 + log tf) * idf, L2-normalised.
-template <typename Lookup>
-void Weights(const text::Analyzer& analyzer, const std::string& text, const Lookup& lookup, const std::vector<float>& idf,
-             std::vector<std::pair<uint32_t, float>>* out) {
-  std::unordered_map<uint32_t, float> tf;
-  for (const std::string& term : analyzer.Analyze(text)) {
-    int64_t id = lookup(term);
-    if (id >= 0) tf[static_cast<uint32_t>(id)] += 1.0f;
-  }
-  out->clear();
-  double norm = 0;
-  for (const auto& [id, f] : tf) {
-    float w = (1.0f + std::log(f)) * idf[id];
-    out->emplace_back(id, w);
-    norm += double(w) * w;
-  }
-  if (norm > 0) {
-    float inv = static_cast<float>(1.0 / std::sqrt(norm));
-    for (auto& [id, w] : *out) w *= inv;
-  }
-}
-
 }  // namespace
 
 Result<std::unique_ptr<LsaEmbedder>> LsaEmbedder::Train(const std::vector<std::string>& texts,
@@ -289,15 +267,29 @@ void LsaEmbedder::ComputeId() {
   id_ = buf;
 }
 
-void LsaEmbedder::EmbedOne(const std::string& text, float* out) const {
+void LsaEmbedder::EmbedTerms(std::initializer_list<const std::vector<std::string>*> lists, float* out) const {
   std::memset(out, 0, sizeof(float) * static_cast<size_t>(dim_));
+  // Term weights (1 + log tf) * idf, L2-normalised: the same as a row of the
+  // training matrix.
+  std::unordered_map<uint32_t, float> tf;
+  for (const std::vector<std::string>* terms : lists) {
+    for (const std::string& term : *terms) {
+      auto it = term_ids_.find(term);
+      if (it != term_ids_.end()) tf[it->second] += 1.0f;
+    }
+  }
   std::vector<std::pair<uint32_t, float>> weights;
-  Weights(analyzer_, text,
-          [&](const std::string& t) -> int64_t {
-            auto it = term_ids_.find(t);
-            return it == term_ids_.end() ? int64_t{-1} : int64_t{it->second};
-          },
-          idf_, &weights);
+  weights.reserve(tf.size());
+  double weight_norm = 0;
+  for (const auto& [id, f] : tf) {
+    float w = (1.0f + std::log(f)) * idf_[id];
+    weights.emplace_back(id, w);
+    weight_norm += double(w) * w;
+  }
+  if (weight_norm > 0) {
+    float inv = static_cast<float>(1.0 / std::sqrt(weight_norm));
+    for (auto& [id, w] : weights) w *= inv;
+  }
   for (const auto& [id, w] : weights) {
     const float* tv = term_vectors_.data() + static_cast<size_t>(id) * dim_;
     for (int c = 0; c < dim_; ++c) out[c] += w * tv[c];
@@ -311,8 +303,19 @@ void LsaEmbedder::EmbedOne(const std::string& text, float* out) const {
 }
 
 Status LsaEmbedder::Embed(const std::vector<std::string>& texts, bool, float* out) const {
-  for (size_t i = 0; i < texts.size(); ++i) EmbedOne(texts[i], out + i * static_cast<size_t>(dim_));
+  std::vector<std::string> terms;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    terms.clear();
+    analyzer_.Analyze(texts[i], &terms);
+    EmbedTerms({&terms}, out + i * static_cast<size_t>(dim_));
+  }
   return Status::OK();
+}
+
+bool LsaEmbedder::EmbedAnalyzed(const std::vector<std::string>& title_terms,
+                                const std::vector<std::string>& body_terms, float* out) const {
+  EmbedTerms({&title_terms, &body_terms}, out);
+  return true;
 }
 
 Status LsaEmbedder::Save(const std::string& path) const {

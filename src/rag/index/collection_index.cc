@@ -144,7 +144,9 @@ Result<std::unique_ptr<CollectionIndex>> CollectionIndex::Rebuild(Catalog* catal
     analyzed[i] = AnalyzeChunk(index->analyzer_, chunks[i].title, chunks[i].text);
     float* out = vectors.data() + i * dim;
     if (needs_embedding[i]) {
-      (void)embedder->Embed({EmbeddingText(chunks[i].title, chunks[i].text)}, false, out);
+      if (!embedder->EmbedAnalyzed(analyzed[i].title_terms, analyzed[i].body_terms, out)) {
+        (void)embedder->Embed({EmbeddingText(chunks[i].title, chunks[i].text)}, false, out);
+      }
     } else {
       std::memcpy(out, chunks[i].embedding.data(), dim * sizeof(float));
     }

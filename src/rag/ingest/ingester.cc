@@ -264,6 +264,15 @@ Result<IngestReport> Ingester::Ingest(const std::vector<std::string>& paths, con
     if (!item.status.ok() || item.unchanged) return;
     NewDocument& out = item.result;
     const size_t dim = static_cast<size_t>(embedder->dim());
+    // The chunks were analysed in prepare(); an embedder that works on those
+    // terms is spared analysing every chunk a second time.
+    bool embedded = true;
+    for (size_t i = 0; i < out.chunks.size() && embedded; ++i) {
+      out.chunks[i].embedding.resize(dim);
+      embedded = embedder->EmbedAnalyzed(item.analyzed[i].title_terms, item.analyzed[i].body_terms,
+                                         out.chunks[i].embedding.data());
+    }
+    if (embedded) return;
     std::vector<std::string> texts;
     for (const ChunkRecord& c : out.chunks) texts.push_back(EmbeddingText(c.title, c.text));
     std::vector<float> vectors(texts.size() * dim);
