@@ -270,21 +270,28 @@ void LsaEmbedder::ComputeId() {
 void LsaEmbedder::EmbedTerms(std::initializer_list<const std::vector<std::string>*> lists, float* out) const {
   std::memset(out, 0, sizeof(float) * static_cast<size_t>(dim_));
   // Term weights (1 + log tf) * idf, L2-normalised: the same as a row of the
-  // training matrix.
-  std::unordered_map<uint32_t, float> tf;
+  // training matrix. Frequencies come from sorting the term ids (no hash map
+  // node per term; Embed runs on every chunk), which also walks the term
+  // vectors in address order.
+  thread_local std::vector<uint32_t> ids;
+  thread_local std::vector<std::pair<uint32_t, float>> weights;
+  ids.clear();
+  weights.clear();
   for (const std::vector<std::string>* terms : lists) {
     for (const std::string& term : *terms) {
       auto it = term_ids_.find(term);
-      if (it != term_ids_.end()) tf[it->second] += 1.0f;
+      if (it != term_ids_.end()) ids.push_back(it->second);
     }
   }
-  std::vector<std::pair<uint32_t, float>> weights;
-  weights.reserve(tf.size());
+  std::sort(ids.begin(), ids.end());
   double weight_norm = 0;
-  for (const auto& [id, f] : tf) {
-    float w = (1.0f + std::log(f)) * idf_[id];
-    weights.emplace_back(id, w);
+  for (size_t i = 0; i < ids.size();) {
+    size_t j = i;
+    while (j < ids.size() && ids[j] == ids[i]) ++j;
+    float w = (1.0f + std::log(static_cast<float>(j - i))) * idf_[ids[i]];
+    weights.emplace_back(ids[i], w);
     weight_norm += double(w) * w;
+    i = j;
   }
   if (weight_norm > 0) {
     float inv = static_cast<float>(1.0 / std::sqrt(weight_norm));
