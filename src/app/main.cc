@@ -6,11 +6,13 @@
 
 #include "app/commands.h"
 #include "common/logging.h"
+#include "common/omp_threads.h"
 
 int main(int argc, char** argv) {
   // FAISS and BLAS would spread one query over all cores and fight each other;
   // Lathe parallelises across requests and documents instead.
   omp_set_num_threads(1);
+  lathe::SetBlasThreads(1);
 
   lathe::app::AppContext ctx;
   int exit_code = 0;

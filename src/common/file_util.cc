@@ -52,10 +52,18 @@ Status WriteAll(int fd, std::string_view data, const std::string& path) {
 }  // namespace
 
 Status AtomicWriteFile(const std::string& path, std::string_view data, bool durable) {
+  return AtomicWriteFile(path, std::vector<std::string_view>{data}, durable);
+}
+
+Status AtomicWriteFile(const std::string& path, const std::vector<std::string_view>& pieces, bool durable) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return IOError(tmp + ": cannot create (" + std::strerror(errno) + ")");
-  Status st = WriteAll(fd, data, tmp);
+  Status st;
+  for (std::string_view piece : pieces) {
+    st = WriteAll(fd, piece, tmp);
+    if (!st.ok()) break;
+  }
   if (st.ok() && durable && ::fsync(fd) != 0) st = IOError(tmp + ": fsync failed (" + std::strerror(errno) + ")");
   ::close(fd);
   if (!st.ok()) {
@@ -84,8 +92,8 @@ Status EnsureDirectory(const std::string& dir) {
   return Status::OK();
 }
 
-uint32_t Crc32(std::string_view data) {
-  uLong crc = crc32(0L, Z_NULL, 0);
+uint32_t Crc32(std::string_view data, uint32_t previous) {
+  uLong crc = previous;
   // zlib takes uInt lengths; feed in 1 GiB pieces.
   const char* p = data.data();
   size_t left = data.size();

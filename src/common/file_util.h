@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 
@@ -22,12 +23,16 @@ Result<std::string> ReadFile(const std::string& path, uint64_t max_bytes = UINT6
 // power loss the file may be damaged — only for derived files that carry a
 // checksum and can be rebuilt (index snapshots, embedder models).
 Status AtomicWriteFile(const std::string& path, std::string_view data, bool durable = true);
+// As above, for a file that is the concatenation of pieces (large arrays are
+// written from where they live instead of being copied into one buffer).
+Status AtomicWriteFile(const std::string& path, const std::vector<std::string_view>& pieces, bool durable = true);
 
 // Creates dir and its parents if missing.
 Status EnsureDirectory(const std::string& dir);
 
 // CRC-32 (zlib polynomial) of data.
-uint32_t Crc32(std::string_view data);
+// CRC-32 of data; pass the CRC of what came before to continue it.
+uint32_t Crc32(std::string_view data, uint32_t previous = 0);
 
 // Lower-case hex SHA-256 of data (64 characters).
 std::string Sha256Hex(std::string_view data);

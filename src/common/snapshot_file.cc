@@ -12,18 +12,32 @@ constexpr char kMagic[8] = {'L', 'A', 'T', 'H', 'E', 'S', 'N', 'P'};
 }
 
 Status WriteSnapshot(const std::string& path, const SnapshotHeader& header, const std::string& payload) {
-  BinaryWriter w;
-  w.PutRaw(std::string_view(kMagic, sizeof kMagic));
-  w.Put<uint32_t>(header.version);
-  w.Put<uint64_t>(header.generation);
-  w.PutString(header.settings);
-  w.Put<uint64_t>(payload.size());
-  w.PutRaw(payload);
-  w.Put<uint32_t>(Crc32(w.buffer()));
+  return WriteSnapshot(path, header, std::vector<std::string_view>{payload});
+}
+
+Status WriteSnapshot(const std::string& path, const SnapshotHeader& header,
+                     const std::vector<std::string_view>& payload) {
+  size_t length = 0;
+  for (std::string_view piece : payload) length += piece.size();
+  BinaryWriter head;
+  head.PutRaw(std::string_view(kMagic, sizeof kMagic));
+  head.Put<uint32_t>(header.version);
+  head.Put<uint64_t>(header.generation);
+  head.PutString(header.settings);
+  head.Put<uint64_t>(length);
+  uint32_t crc = Crc32(head.buffer());
+  for (std::string_view piece : payload) crc = Crc32(piece, crc);
+  BinaryWriter tail;
+  tail.Put<uint32_t>(crc);
+  std::vector<std::string_view> file;
+  file.reserve(payload.size() + 2);
+  file.emplace_back(head.buffer());
+  file.insert(file.end(), payload.begin(), payload.end());
+  file.emplace_back(tail.buffer());
   LATHE_RETURN_IF_ERROR(EnsureDirectory(std::filesystem::path(path).parent_path().string()));
   // Snapshots are derived and checksummed: a file damaged by a power loss is
   // detected and rebuilt, so the write skips fsync (seconds for large indexes).
-  return AtomicWriteFile(path, w.buffer(), /*durable=*/false);
+  return AtomicWriteFile(path, file, /*durable=*/false);
 }
 
 Status ReadSnapshot(const std::string& path, SnapshotHeader* header, std::string* payload) {
@@ -44,7 +58,12 @@ Status ReadSnapshot(const std::string& path, SnapshotHeader* header, std::string
       !r.Get(&length) || !r.GetRaw(length, &raw) || r.remaining() != 0) {
     return Corruption(path + ": truncated or malformed header");
   }
-  payload->assign(raw);
+  // Hand the file's buffer over as the payload (moving the payload to its
+  // front) rather than copying hundreds of megabytes.
+  const size_t offset = static_cast<size_t>(raw.data() - data.data());
+  data.erase(data.begin() + static_cast<std::ptrdiff_t>(offset + raw.size()), data.end());
+  data.erase(0, offset);
+  *payload = std::move(data);
   return Status::OK();
 }
 

@@ -9,6 +9,8 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "common/status.h"
 
@@ -21,6 +23,10 @@ struct SnapshotHeader {
 };
 
 Status WriteSnapshot(const std::string& path, const SnapshotHeader& header, const std::string& payload);
+// As above, for a payload that is the concatenation of pieces (see
+// BinaryWriter::pieces): nothing is copied into one buffer.
+Status WriteSnapshot(const std::string& path, const SnapshotHeader& header,
+                     const std::vector<std::string_view>& payload);
 // On success fills header and payload. Checks magic, length and checksum; the
 // caller checks version, generation and settings.
 Status ReadSnapshot(const std::string& path, SnapshotHeader* header, std::string* payload);

@@ -9,7 +9,9 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
+#include "common/binary_io.h"
 #include "common/file_util.h"
 
 namespace lathe {
@@ -62,6 +64,35 @@ TEST_F(SnapshotFileTest, RoundTrip) {
   EXPECT_EQ(header.generation, 17u);
   EXPECT_EQ(header.settings, "bm25=0.9,0.4;embedder=hash-v1");
   EXPECT_EQ(payload, payload_);
+}
+
+TEST_F(SnapshotFileTest, PayloadInPiecesWritesTheSameFile) {
+  std::string whole = WriteValid();
+  // A writer that references an array gives its bytes as pieces.
+  const float floats[] = {1.5f, -2.0f, 0.25f};
+  BinaryWriter w;
+  w.PutRaw(std::string_view(payload_).substr(0, 4));
+  w.PutArrayRef(floats, 3);
+  w.PutRaw(std::string_view(payload_).substr(4));
+  BinaryWriter copied;
+  copied.PutRaw(std::string_view(payload_).substr(0, 4));
+  copied.PutArray(std::vector<float>(floats, floats + 3));
+  copied.PutRaw(std::string_view(payload_).substr(4));
+  ASSERT_EQ(w.pieces().size(), 3u);
+  EXPECT_EQ(w.size(), copied.buffer().size());
+  SnapshotHeader header;
+  header.version = 3;
+  header.generation = 17;
+  header.settings = "bm25=0.9,0.4;embedder=hash-v1";
+  ASSERT_TRUE(WriteSnapshot(path_, header, w.pieces()).ok());
+  std::string from_pieces = ReadFile(path_).value();
+  ASSERT_TRUE(WriteSnapshot(path_, header, copied.buffer()).ok());
+  EXPECT_EQ(from_pieces, ReadFile(path_).value());
+  SnapshotHeader got;
+  std::string payload;
+  ASSERT_TRUE(ReadSnapshot(path_, &got, &payload).ok());
+  EXPECT_EQ(payload, copied.buffer());
+  EXPECT_NE(whole, from_pieces);
 }
 
 TEST_F(SnapshotFileTest, EmptyPayloadRoundTrips) {

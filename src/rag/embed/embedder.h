@@ -23,6 +23,15 @@ class Embedder {
   // Writes texts.size() * dim() floats to out, row-major, one row per text.
   // is_query lets asymmetric models treat questions and passages differently.
   virtual Status Embed(const std::vector<std::string>& texts, bool is_query, float* out) const = 0;
+  // Embeds one passage from its title and body already run through
+  // text::Analyzer with default options (what ingestion has at hand): the
+  // same vector as Embed({EmbeddingText(title, text)}, false, out), without
+  // analysing the text a second time. Returns false, writing nothing, when
+  // the embedder does not work on those terms; callers then use Embed.
+  virtual bool EmbedAnalyzed(const std::vector<std::string>& title_terms, const std::vector<std::string>& body_terms,
+                             float* out) const {
+    return false;
+  }
 };
 
 struct EmbedderOptions {

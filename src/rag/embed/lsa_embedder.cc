@@ -20,72 +20,81 @@ namespace lathe::rag {
 namespace {
 
 using MatrixF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic>;
+// The tall dense matrices of the range finder are row-major: a sparse row
+// times them adds contiguous rows (vectorised axpys instead of strided
+// gathers), and row blocks are contiguous for the pool.
+using RowMatrixF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using SparseF = Eigen::SparseMatrix<float, Eigen::RowMajor>;
 
-// An orthonormal basis of m's columns. CholeskyQR2 (two passes of
-// Q = M R^-1, R from the Cholesky factor of M^T M) runs on matrix products,
-// which Eigen vectorises and parallelises; Householder QR is the fallback when
-// the Gram matrix is too ill-conditioned to factor.
-MatrixF Orthonormalize(const MatrixF& m) {
-  MatrixF q = m;
-  for (int pass = 0; pass < 2; ++pass) {
-    MatrixF gram = q.transpose() * q;
-    Eigen::LLT<MatrixF> llt(gram);
-    if (llt.info() != Eigen::Success) {
-      Eigen::HouseholderQR<MatrixF> qr(m);
-      return qr.householderQ() * MatrixF::Identity(m.rows(), m.cols());
-    }
-    // Q = M * U^-1 as a product with the small explicit inverse: a parallel GEMM
-    // instead of a sequential triangular solve over all rows.
-    MatrixF u_inverse = MatrixF::Identity(gram.rows(), gram.cols());
-    llt.matrixU().solveInPlace(u_inverse);
-    q = q * u_inverse;
-  }
-  return q;
-}
+// Rows per block of the tall products. Blocks are fixed (not per thread) so
+// that every sum is taken in the same order whatever the pool's size: the
+// trained model does not depend on --threads.
+constexpr Eigen::Index kRowBlock = 4096;
 
-
-
-// sparse * dense, with row blocks of the result computed across the pool
-// (Eigen runs this product on one thread).
-MatrixF Multiply(const SparseF& sparse, const MatrixF& dense, CpuPool* pool) {
-  MatrixF out(sparse.rows(), dense.cols());
-  const Eigen::Index block = 512;
-  const size_t blocks = static_cast<size_t>((sparse.rows() + block - 1) / block);
+// fn(begin, rows) for consecutive row blocks of a matrix with `rows` rows,
+// across the pool; Eigen inside each block runs on one thread.
+void ForRowBlocks(Eigen::Index rows, Eigen::Index block, CpuPool* pool,
+                  const std::function<void(size_t, Eigen::Index, Eigen::Index)>& fn) {
+  const size_t blocks = static_cast<size_t>((rows + block - 1) / block);
   auto work = [&](size_t b) {
     ScopedOmpThreads one(1);
     Eigen::Index begin = static_cast<Eigen::Index>(b) * block;
-    Eigen::Index rows = std::min(block, sparse.rows() - begin);
-    out.middleRows(begin, rows) = sparse.middleRows(begin, rows) * dense;
+    fn(b, begin, std::min(block, rows - begin));
   };
   if (pool != nullptr) {
     pool->ParallelFor(blocks, work);
   } else {
     for (size_t b = 0; b < blocks; ++b) work(b);
   }
-  return out;
 }
 
-// Sparse term weights of one text: (1 + log tf) * idf, L2-normalised.
-template <typename Lookup>
-void Weights(const text::Analyzer& analyzer, const std::string& text, const Lookup& lookup, const std::vector<float>& idf,
-             std::vector<std::pair<uint32_t, float>>* out) {
-  std::unordered_map<uint32_t, float> tf;
-  for (const std::string& term : analyzer.Analyze(text)) {
-    int64_t id = lookup(term);
-    if (id >= 0) tf[static_cast<uint32_t>(id)] += 1.0f;
+// m^T m (lower triangle filled): per row block a symmetric rank update (half
+// the work of a general product), summed in block order.
+MatrixF Gram(const RowMatrixF& m, CpuPool* pool) {
+  const Eigen::Index l = m.cols();
+  std::vector<MatrixF> partial(static_cast<size_t>((m.rows() + kRowBlock - 1) / kRowBlock));
+  ForRowBlocks(m.rows(), kRowBlock, pool, [&](size_t b, Eigen::Index begin, Eigen::Index rows) {
+    partial[b] = MatrixF::Zero(l, l);
+    partial[b].selfadjointView<Eigen::Lower>().rankUpdate(m.middleRows(begin, rows).transpose());
+  });
+  MatrixF gram = MatrixF::Zero(l, l);
+  for (const MatrixF& p : partial) gram += p;
+  return gram;
+}
+
+// An orthonormal basis of m's columns, in place. CholeskyQR (Q = M R^-1, R
+// from the Cholesky factor of M^T M) is all row-block products on the pool;
+// `passes` = 2 (CholeskyQR2) restores orthogonality to working precision,
+// 1 suffices for a basis that only feeds the next power iteration. Householder
+// QR is the fallback when the Gram matrix is too ill-conditioned to factor.
+void Orthonormalize(RowMatrixF* m, int passes, CpuPool* pool) {
+  for (int pass = 0; pass < passes; ++pass) {
+    Eigen::LLT<MatrixF, Eigen::Lower> llt(Gram(*m, pool));
+    if (llt.info() != Eigen::Success) {
+      LOG_DEBUG("lsa: Gram matrix not positive definite; orthonormalising by Householder QR");
+      Eigen::HouseholderQR<MatrixF> qr{MatrixF(*m)};
+      *m = qr.householderQ() * MatrixF::Identity(m->rows(), m->cols());
+      return;
+    }
+    // M R^-1 with R = L^T upper triangular: the small inverse times each row
+    // block (a triangular product) rather than a sequential solve over all rows.
+    MatrixF r_inverse = MatrixF::Identity(m->cols(), m->cols());
+    llt.matrixU().solveInPlace(r_inverse);
+    ForRowBlocks(m->rows(), kRowBlock, pool, [&](size_t, Eigen::Index begin, Eigen::Index rows) {
+      RowMatrixF block = m->middleRows(begin, rows) * r_inverse.triangularView<Eigen::Upper>();
+      m->middleRows(begin, rows) = block;
+    });
   }
-  out->clear();
-  double norm = 0;
-  for (const auto& [id, f] : tf) {
-    float w = (1.0f + std::log(f)) * idf[id];
-    out->emplace_back(id, w);
-    norm += double(w) * w;
-  }
-  if (norm > 0) {
-    float inv = static_cast<float>(1.0 / std::sqrt(norm));
-    for (auto& [id, w] : *out) w *= inv;
-  }
+}
+
+// sparse * dense, with row blocks of the result computed across the pool
+// (Eigen runs this product on one thread).
+RowMatrixF Multiply(const SparseF& sparse, const RowMatrixF& dense, CpuPool* pool) {
+  RowMatrixF out(sparse.rows(), dense.cols());
+  ForRowBlocks(sparse.rows(), 512, pool, [&](size_t, Eigen::Index begin, Eigen::Index rows) {
+    out.middleRows(begin, rows).noalias() = sparse.middleRows(begin, rows) * dense;
+  });
+  return out;
 }
 
 }  // namespace
@@ -208,36 +217,44 @@ Result<std::unique_ptr<LsaEmbedder>> LsaEmbedder::TrainOnTerms(std::vector<std::
   step("built the TF-IDF matrix");
 
   // Randomised SVD (Halko, Martinsson & Tropp 2011) with power iterations.
-  ScopedOmpThreads omp_threads(pool ? static_cast<int>(pool->size()) : 1);
   const int k = static_cast<int>(std::min<size_t>({static_cast<size_t>(options.dim), n - 1, vocab - 1}));
   const int l = static_cast<int>(std::min<size_t>(static_cast<size_t>(k + options.oversample), std::min(n, vocab)));
   std::mt19937_64 rng(options.seed);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  MatrixF omega(static_cast<Eigen::Index>(vocab), l);
-  for (Eigen::Index c = 0; c < omega.cols(); ++c) {
-    for (Eigen::Index r = 0; r < omega.rows(); ++r) omega(r, c) = normal(rng);
+  MatrixF omega_by_column(static_cast<Eigen::Index>(vocab), l);  // the draw order of earlier versions
+  for (Eigen::Index c = 0; c < omega_by_column.cols(); ++c) {
+    for (Eigen::Index r = 0; r < omega_by_column.rows(); ++r) omega_by_column(r, c) = normal(rng);
   }
-  MatrixF q = Orthonormalize(Multiply(a, omega, pool));
+  RowMatrixF q = Multiply(a, RowMatrixF(omega_by_column), pool);
   for (int it = 0; it < options.power_iterations; ++it) {
-    MatrixF z = Orthonormalize(Multiply(at, q, pool));
-    q = Orthonormalize(Multiply(a, z, pool));
+    Orthonormalize(&q, 1, pool);  // only the span matters here
+    RowMatrixF z = Multiply(at, q, pool);
+    Orthonormalize(&z, 1, pool);
+    q = Multiply(a, z, pool);
   }
+  Orthonormalize(&q, 2, pool);
   step("found the range (power iterations)");
-  MatrixF bt = Multiply(at, q, pool);  // vocab x l  (= B^T, B = Q^T A)
-  Eigen::SelfAdjointEigenSolver<MatrixF> eig(bt.transpose() * bt);
+  RowMatrixF bt = Multiply(at, q, pool);  // vocab x l  (= B^T, B = Q^T A)
+  MatrixF btb = Gram(bt, pool);
+  Eigen::SelfAdjointEigenSolver<MatrixF> eig(btb);  // reads the lower triangle
   // Eigenvalues ascend; take the k largest.
   MatrixF w = eig.eigenvectors().rightCols(k).rowwise().reverse();
   Eigen::VectorXf sigma2 = eig.eigenvalues().tail(k).reverse();
   model->dim_ = k;
   model->trained_on_ = n;
   model->term_vectors_.assign(vocab * static_cast<size_t>(k), 0.0f);
-  // Right singular vectors V = B^T W Sigma^-1; term vector = V * Sigma^p.
-  MatrixF v = bt * w;
+  // Right singular vectors V = B^T W Sigma^-1; term vector = V * Sigma^p,
+  // written row block by row block straight into the model.
+  Eigen::VectorXf scale(k);
   for (int c = 0; c < k; ++c) {
     float sigma = std::sqrt(std::max(sigma2(c), 1e-12f));
-    float scale = std::pow(sigma, options.sigma_power) / sigma;
-    for (size_t r = 0; r < vocab; ++r) model->term_vectors_[r * k + c] = v(static_cast<Eigen::Index>(r), c) * scale;
+    scale(c) = std::pow(sigma, options.sigma_power) / sigma;
   }
+  MatrixF w_scaled = w * scale.asDiagonal();
+  Eigen::Map<RowMatrixF> term_vectors(model->term_vectors_.data(), static_cast<Eigen::Index>(vocab), k);
+  ForRowBlocks(static_cast<Eigen::Index>(vocab), kRowBlock, pool, [&](size_t, Eigen::Index begin, Eigen::Index rows) {
+    term_vectors.middleRows(begin, rows).noalias() = bt.middleRows(begin, rows) * w_scaled;
+  });
   model->ComputeId();
   step("decomposed");
   return model;
@@ -250,15 +267,36 @@ void LsaEmbedder::ComputeId() {
   id_ = buf;
 }
 
-void LsaEmbedder::EmbedOne(const std::string& text, float* out) const {
+void LsaEmbedder::EmbedTerms(std::initializer_list<const std::vector<std::string>*> lists, float* out) const {
   std::memset(out, 0, sizeof(float) * static_cast<size_t>(dim_));
-  std::vector<std::pair<uint32_t, float>> weights;
-  Weights(analyzer_, text,
-          [&](const std::string& t) -> int64_t {
-            auto it = term_ids_.find(t);
-            return it == term_ids_.end() ? int64_t{-1} : int64_t{it->second};
-          },
-          idf_, &weights);
+  // Term weights (1 + log tf) * idf, L2-normalised: the same as a row of the
+  // training matrix. Frequencies come from sorting the term ids (no hash map
+  // node per term; Embed runs on every chunk), which also walks the term
+  // vectors in address order.
+  thread_local std::vector<uint32_t> ids;
+  thread_local std::vector<std::pair<uint32_t, float>> weights;
+  ids.clear();
+  weights.clear();
+  for (const std::vector<std::string>* terms : lists) {
+    for (const std::string& term : *terms) {
+      auto it = term_ids_.find(term);
+      if (it != term_ids_.end()) ids.push_back(it->second);
+    }
+  }
+  std::sort(ids.begin(), ids.end());
+  double weight_norm = 0;
+  for (size_t i = 0; i < ids.size();) {
+    size_t j = i;
+    while (j < ids.size() && ids[j] == ids[i]) ++j;
+    float w = (1.0f + std::log(static_cast<float>(j - i))) * idf_[ids[i]];
+    weights.emplace_back(ids[i], w);
+    weight_norm += double(w) * w;
+    i = j;
+  }
+  if (weight_norm > 0) {
+    float inv = static_cast<float>(1.0 / std::sqrt(weight_norm));
+    for (auto& [id, w] : weights) w *= inv;
+  }
   for (const auto& [id, w] : weights) {
     const float* tv = term_vectors_.data() + static_cast<size_t>(id) * dim_;
     for (int c = 0; c < dim_; ++c) out[c] += w * tv[c];
@@ -272,8 +310,19 @@ void LsaEmbedder::EmbedOne(const std::string& text, float* out) const {
 }
 
 Status LsaEmbedder::Embed(const std::vector<std::string>& texts, bool, float* out) const {
-  for (size_t i = 0; i < texts.size(); ++i) EmbedOne(texts[i], out + i * static_cast<size_t>(dim_));
+  std::vector<std::string> terms;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    terms.clear();
+    analyzer_.Analyze(texts[i], &terms);
+    EmbedTerms({&terms}, out + i * static_cast<size_t>(dim_));
+  }
   return Status::OK();
+}
+
+bool LsaEmbedder::EmbedAnalyzed(const std::vector<std::string>& title_terms,
+                                const std::vector<std::string>& body_terms, float* out) const {
+  EmbedTerms({&title_terms, &body_terms}, out);
+  return true;
 }
 
 Status LsaEmbedder::Save(const std::string& path) const {

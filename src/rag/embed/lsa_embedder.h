@@ -7,6 +7,7 @@
 // no downloaded weights. Immutable after Train/Load; Embed is thread-safe.
 #pragma once
 
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -48,6 +49,8 @@ class LsaEmbedder : public Embedder {
   int dim() const override { return dim_; }
   std::string id() const override { return id_; }
   Status Embed(const std::vector<std::string>& texts, bool is_query, float* out) const override;
+  bool EmbedAnalyzed(const std::vector<std::string>& title_terms, const std::vector<std::string>& body_terms,
+                     float* out) const override;
 
   size_t vocabulary() const { return term_ids_.size(); }
   // Number of texts the model was trained on.
@@ -56,7 +59,9 @@ class LsaEmbedder : public Embedder {
  private:
   LsaEmbedder() = default;
   void ComputeId();
-  void EmbedOne(const std::string& text, float* out) const;
+  // TF-IDF-weighted sum of the term vectors of the given term lists (taken
+  // in order, as one text), L2-normalised.
+  void EmbedTerms(std::initializer_list<const std::vector<std::string>*> lists, float* out) const;
 
   int dim_ = 0;
   uint64_t trained_on_ = 0;

@@ -117,6 +117,26 @@ TEST(LsaEmbedder, TrainingIsDeterministic) {
   EXPECT_EQ(EmbedAll(*a.value(), probe), EmbedAll(*b.value(), probe));
 }
 
+TEST(LsaEmbedder, EmbedAnalyzedMatchesEmbeddingTheText) {
+  auto model = LsaEmbedder::Train(TrainingTexts(), SmallOptions(), nullptr);
+  ASSERT_TRUE(model.ok());
+  text::Analyzer analyzer;
+  const int d = model.value()->dim();
+  const std::vector<std::pair<std::string, std::string>> chunks = {
+      {"Billing FAQ", "The refund and the invoice need a payment with credit."},
+      {"", "Battery, cable and firmware: the reader's screen."},
+      {"Refunds", "words the model never saw"}};
+  for (const auto& [title, body] : chunks) {
+    std::vector<float> from_text(static_cast<size_t>(d)), from_terms(static_cast<size_t>(d));
+    ASSERT_TRUE(model.value()->Embed({EmbeddingText(title, body)}, false, from_text.data()).ok());
+    ASSERT_TRUE(model.value()->EmbedAnalyzed(analyzer.Analyze(title), analyzer.Analyze(body), from_terms.data()));
+    EXPECT_EQ(from_terms, from_text) << title;  // bit for bit: ingestion and rebuilds must agree
+  }
+  HashingEmbedder hashing;
+  std::vector<float> unused(static_cast<size_t>(hashing.dim()));
+  EXPECT_FALSE(hashing.EmbedAnalyzed({"refund"}, {}, unused.data()));
+}
+
 TEST(LsaEmbedder, SaveLoadRoundTripGivesIdenticalEmbeddings) {
   TempDir dir;
   const std::string path = dir.path() + "/models/collection-1.lsa";

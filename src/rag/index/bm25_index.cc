@@ -7,22 +7,30 @@ namespace lathe::rag {
 
 uint32_t Bm25Index::Add(const std::vector<std::string>& title_terms, const std::vector<std::string>& body_terms) {
   uint32_t slot = static_cast<uint32_t>(doc_len_.size());
-  std::unordered_map<uint32_t, float> tf;
-  auto count = [&](const std::vector<std::string>& terms, float weight) {
+  // Term frequencies by sorting (term id, weight) pairs rather than through a
+  // hash map: no allocation per term, and a stable sort keeps each term's
+  // additions in text order (body, then title), so the sums are the same.
+  std::vector<std::pair<uint32_t, float>>& occurrences = scratch_;
+  occurrences.clear();
+  auto collect = [&](const std::vector<std::string>& terms, float weight) {
     for (const std::string& term : terms) {
       auto [it, inserted] = term_ids_.try_emplace(term, static_cast<uint32_t>(postings_.size()));
       if (inserted) {
         postings_.emplace_back();
         df_.push_back(0);
       }
-      tf[it->second] += weight;
+      occurrences.emplace_back(it->second, weight);
     }
   };
-  count(body_terms, 1.0f);
-  count(title_terms, params_.title_boost);
+  collect(body_terms, 1.0f);
+  collect(title_terms, params_.title_boost);
+  std::stable_sort(occurrences.begin(), occurrences.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<uint32_t> unique;
-  unique.reserve(tf.size());
-  for (const auto& [term, freq] : tf) {
+  for (size_t i = 0; i < occurrences.size();) {
+    const uint32_t term = occurrences[i].first;
+    float freq = 0;
+    for (; i < occurrences.size() && occurrences[i].first == term; ++i) freq += occurrences[i].second;
     postings_[term].push_back(Posting{slot, freq});
     ++df_[term];
     unique.push_back(term);

@@ -70,6 +70,7 @@ class Bm25Index {
   };
   Bm25Params params_;
   std::unordered_map<std::string, uint32_t> term_ids_;
+  std::vector<std::pair<uint32_t, float>> scratch_;  // Add's term occurrences, reused
   std::vector<std::vector<Posting>> postings_;  // by term id, slots ascending
   std::vector<uint32_t> df_;                    // live documents per term
   std::vector<float> doc_len_;                  // weighted length per slot

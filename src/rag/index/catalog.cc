@@ -122,10 +122,37 @@ Status RemoveDocumentRows(RemoveStatements* st, int64_t collection_id, const std
   LATHE_RETURN_IF_ERROR(st->remove.Run());
   st->changes.Reset();
   *found = st->changes.Step() && st->changes.Int(0) > 0;
-  return st->changes.status();
+  Status status = st->changes.status();
+  st->changes.Reset();  // the statements are kept: leave none mid-result
+  return status;
 }
 
 }  // namespace
+
+struct Catalog::WriteStatements {
+  storage::Statement insert_document;
+  storage::Statement insert_chunk;
+  storage::Statement bump_generation;
+  RemoveStatements remove;
+};
+
+Catalog::Catalog(std::unique_ptr<storage::SqliteDb> db) : db_(std::move(db)) {}
+Catalog::~Catalog() = default;
+
+Result<Catalog::WriteStatements*> Catalog::Writes() {
+  if (writes_) return writes_.get();
+  auto w = std::make_unique<WriteStatements>();
+  LATHE_ASSIGN_OR_RETURN(w->insert_document, db_->Prepare(
+      "INSERT INTO documents (collection_id, doc_id, title, source, format, content_hash, metadata, ingested_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+  LATHE_ASSIGN_OR_RETURN(w->insert_chunk, db_->Prepare(
+      "INSERT INTO chunks (document_id, collection_id, ordinal, title, text, embedding) VALUES (?, ?, ?, ?, ?, ?)"));
+  LATHE_ASSIGN_OR_RETURN(w->bump_generation,
+                         db_->Prepare("UPDATE collections SET generation = generation + 1 WHERE id = ?"));
+  LATHE_ASSIGN_OR_RETURN(w->remove, RemoveStatements::Prepare(db_.get()));
+  writes_ = std::move(w);
+  return writes_.get();
+}
 
 Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& data_dir) {
   LATHE_RETURN_IF_ERROR(EnsureDirectory(data_dir));
@@ -236,42 +263,48 @@ Result<std::optional<std::string>> Catalog::DocumentHash(int64_t collection_id, 
 
 Status Catalog::ReplaceDocuments(int64_t collection_id, std::vector<NewDocument>* docs,
                                  std::vector<int64_t>* removed_chunk_ids) {
+  LATHE_ASSIGN_OR_RETURN(WriteStatements * w, Writes());
   storage::Transaction tx(db_.get());
   LATHE_RETURN_IF_ERROR(tx.status());
-  LATHE_ASSIGN_OR_RETURN(auto ins_doc, db_->Prepare(
-      "INSERT INTO documents (collection_id, doc_id, title, source, format, content_hash, metadata, ingested_at) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
-  LATHE_ASSIGN_OR_RETURN(auto ins_chunk, db_->Prepare(
-      "INSERT INTO chunks (document_id, collection_id, ordinal, title, text, embedding) VALUES (?, ?, ?, ?, ?, ?)"));
-  LATHE_ASSIGN_OR_RETURN(RemoveStatements remove, RemoveStatements::Prepare(db_.get()));
   std::string now = NowIso();
+  // Text and vectors are bound without copies (BindStatic): the documents
+  // outlive each statement's run, which ends with a Reset.
   for (NewDocument& doc : *docs) {
     bool found = false;
-    LATHE_RETURN_IF_ERROR(RemoveDocumentRows(&remove, collection_id, doc.info.doc_id, removed_chunk_ids, &found));
+    LATHE_RETURN_IF_ERROR(RemoveDocumentRows(&w->remove, collection_id, doc.info.doc_id, removed_chunk_ids, &found));
     doc.info.ingested_at = now;
+    storage::Statement& ins_doc = w->insert_document;
     ins_doc.Reset();
-    ins_doc.Bind(1, collection_id).Bind(2, doc.info.doc_id).Bind(3, doc.info.title).Bind(4, doc.info.source)
-        .Bind(5, doc.info.format).Bind(6, doc.info.content_hash).Bind(7, doc.info.metadata_json).Bind(8, now);
-    LATHE_RETURN_IF_ERROR(ins_doc.Run());
+    ins_doc.Bind(1, collection_id).BindStatic(2, doc.info.doc_id).BindStatic(3, doc.info.title)
+        .BindStatic(4, doc.info.source).BindStatic(5, doc.info.format).BindStatic(6, doc.info.content_hash)
+        .BindStatic(7, doc.info.metadata_json).BindStatic(8, now);
+    Status st = ins_doc.Run();
+    ins_doc.Reset();
+    LATHE_RETURN_IF_ERROR(st);
     int64_t document_row = db_->LastInsertId();
     int ordinal = 0;
     for (ChunkRecord& chunk : doc.chunks) {
+      storage::Statement& ins_chunk = w->insert_chunk;
       ins_chunk.Reset();
       ins_chunk.Bind(1, document_row).Bind(2, collection_id).Bind(3, static_cast<int64_t>(ordinal))
-          .Bind(4, chunk.title).Bind(5, chunk.text);
+          .BindStatic(4, chunk.title).BindStatic(5, chunk.text);
       if (chunk.embedding.empty()) {
         ins_chunk.BindNull(6);
       } else {
-        ins_chunk.BindBlob(6, chunk.embedding.data(), chunk.embedding.size() * sizeof(float));
+        ins_chunk.BindBlobStatic(6, chunk.embedding.data(), chunk.embedding.size() * sizeof(float));
       }
-      LATHE_RETURN_IF_ERROR(ins_chunk.Run());
+      st = ins_chunk.Run();
+      ins_chunk.Reset();
+      LATHE_RETURN_IF_ERROR(st);
       chunk.id = db_->LastInsertId();
       chunk.ordinal = ordinal++;
       chunk.doc_id = doc.info.doc_id;
     }
     doc.info.chunks = static_cast<int64_t>(doc.chunks.size());
   }
-  LATHE_RETURN_IF_ERROR(BumpGeneration(db_.get(), collection_id));
+  w->bump_generation.Reset();
+  w->bump_generation.Bind(1, collection_id);
+  LATHE_RETURN_IF_ERROR(w->bump_generation.Run());
   return tx.Commit();
 }
 

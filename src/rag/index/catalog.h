@@ -96,11 +96,17 @@ class Catalog {
   Status CheckConsistency();
 
   storage::SqliteDb* db() { return db_.get(); }
+  ~Catalog();
 
  private:
-  explicit Catalog(std::unique_ptr<storage::SqliteDb> db) : db_(std::move(db)) {}
+  struct WriteStatements;
+  explicit Catalog(std::unique_ptr<storage::SqliteDb> db);
   Status Migrate();
+  // The statements of ReplaceDocuments, prepared on first use and kept for
+  // the next batches (an ingest commits thousands).
+  Result<WriteStatements*> Writes();
   std::unique_ptr<storage::SqliteDb> db_;
+  std::unique_ptr<WriteStatements> writes_;
 };
 
 }  // namespace lathe::rag

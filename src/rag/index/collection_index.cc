@@ -91,12 +91,14 @@ Status CollectionIndex::Save(const std::string& data_dir, int64_t collection_id,
   bm25_.Serialize(&w);
   double bm25_s = since();
   vectors_.Serialize(&w);
-  LOG_DEBUG("snapshot: serialised BM25 in {:.3f} s, vectors in {:.3f} s ({} bytes)", bm25_s, since(), w.buffer().size());
+  LOG_DEBUG("snapshot: serialised BM25 in {:.3f} s, vectors in {:.3f} s ({} bytes)", bm25_s, since(), w.size());
   SnapshotHeader header;
   header.version = kSnapshotVersion;
   header.generation = static_cast<uint64_t>(generation);
   header.settings = SettingsKey();
-  return WriteSnapshot(SnapshotPath(data_dir, collection_id), header, w.buffer());
+  Status st = WriteSnapshot(SnapshotPath(data_dir, collection_id), header, w.pieces());
+  LOG_DEBUG("snapshot: checksummed and wrote in {:.3f} s", since());
+  return st;
 }
 
 Status CollectionIndex::Deserialize(const std::string& payload) {
@@ -142,7 +144,9 @@ Result<std::unique_ptr<CollectionIndex>> CollectionIndex::Rebuild(Catalog* catal
     analyzed[i] = AnalyzeChunk(index->analyzer_, chunks[i].title, chunks[i].text);
     float* out = vectors.data() + i * dim;
     if (needs_embedding[i]) {
-      (void)embedder->Embed({EmbeddingText(chunks[i].title, chunks[i].text)}, false, out);
+      if (!embedder->EmbedAnalyzed(analyzed[i].title_terms, analyzed[i].body_terms, out)) {
+        (void)embedder->Embed({EmbeddingText(chunks[i].title, chunks[i].text)}, false, out);
+      }
     } else {
       std::memcpy(out, chunks[i].embedding.data(), dim * sizeof(float));
     }

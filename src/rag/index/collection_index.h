@@ -37,7 +37,8 @@ AnalyzedChunk AnalyzeChunk(const text::Analyzer& analyzer, const std::string& ti
 
 class CollectionIndex {
  public:
-  static constexpr uint32_t kSnapshotVersion = 1;
+  // 2: vectors stored once; the IVF index as centroids and each slot's list.
+  static constexpr uint32_t kSnapshotVersion = 2;
 
   // Snapshot path for a collection id under data_dir.
   static std::string SnapshotPath(const std::string& data_dir, int64_t collection_id);

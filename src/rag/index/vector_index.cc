@@ -5,8 +5,7 @@
 #include <faiss/impl/AuxIndexStructures.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/IDSelector.h>
-#include <faiss/impl/io.h>
-#include <faiss/index_io.h>
+#include <faiss/invlists/InvertedLists.h>
 
 #include <algorithm>
 #include <cmath>
@@ -33,6 +32,16 @@ struct SlotSelector : faiss::IDSelector {
   }
 };
 
+// Threads for building IVF (k-means and list assignment). Nearly all of the
+// work is BLAS products, which get the threads; FAISS's OpenMP loops around
+// them stay on one thread, because idle OpenMP workers spin beside the BLAS
+// threads and made a 2-thread build slower than a 1-thread one.
+struct BuildThreads {
+  explicit BuildThreads(int threads) : omp(1), blas(threads > 0 ? threads : static_cast<int>(HardwareThreads())) {}
+  ScopedOmpThreads omp;
+  ScopedBlasThreads blas;
+};
+
 bool Better(const ScoredSlot& a, const ScoredSlot& b) {
   return a.score > b.score || (a.score == b.score && a.slot < b.slot);
 }
@@ -43,12 +52,6 @@ std::vector<ScoredSlot> Collect(const std::vector<float>& distances, const std::
     if (labels[i] >= 0) out.push_back(ScoredSlot{static_cast<uint32_t>(labels[i]), distances[i]});
   }
   return out;
-}
-
-std::string IndexBytes(const faiss::Index* index) {
-  faiss::VectorIOWriter writer;
-  faiss::write_index(index, &writer);
-  return std::string(reinterpret_cast<const char*>(writer.data.data()), writer.data.size());
 }
 
 }  // namespace
@@ -88,7 +91,7 @@ void VectorIndex::BuildIvf() {
   auto ivf = std::make_unique<faiss::IndexIVFFlat>(quantizer, dim_, nlist, faiss::METRIC_INNER_PRODUCT);
   ivf->own_fields = true;
   ivf->cp.seed = 1234;  // deterministic k-means
-  ScopedOmpThreads threads(options_.build_threads > 0 ? options_.build_threads : static_cast<int>(HardwareThreads()));
+  BuildThreads threads(options_.build_threads);
   // Train on an evenly spread sample (at most 64 points per cell).
   size_t sample = std::min(n, nlist * 64);
   std::vector<float> train(sample * static_cast<size_t>(dim_));
@@ -181,55 +184,98 @@ void VectorIndex::Compact() {
   flat->add(static_cast<idx_t>(live_), live_vectors.data());
   flat_ = std::move(flat);
   if (ivf_) {
-    ScopedOmpThreads threads(options_.build_threads > 0 ? options_.build_threads : static_cast<int>(HardwareThreads()));
+    BuildThreads threads(options_.build_threads);
     ivf_->reset();
     ivf_->add(static_cast<idx_t>(live_), flat_->get_xb());
   }
   alive_.assign(live_, 1);
 }
 
+// The vectors are written once, from the exact store (referenced, not
+// copied). The IVF index is written as its trained centroids and each slot's
+// list; loading refills the lists from the exact store. Lists always hold
+// their slots in ascending order (slots are added in order, and Compact
+// re-adds them in order), so refilling in slot order restores them exactly.
 void VectorIndex::Serialize(BinaryWriter* w) const {
+  const size_t n = alive_.size();
   w->Put<int32_t>(dim_);
   w->PutArray(alive_);
-  w->PutString(IndexBytes(flat_.get()));
+  w->PutArrayRef(flat_->get_xb(), n * static_cast<size_t>(dim_));
   w->Put<uint8_t>(ivf_ ? 1 : 0);
-  if (ivf_) w->PutString(IndexBytes(ivf_.get()));
+  if (!ivf_) return;
+  const auto* centroids = dynamic_cast<const faiss::IndexFlat*>(ivf_->quantizer);
+  std::vector<int32_t> list_of_slot(n, -1);
+  for (size_t list = 0; list < ivf_->nlist; ++list) {
+    const size_t size = ivf_->invlists->list_size(list);
+    faiss::InvertedLists::ScopedIds ids(ivf_->invlists, list);
+    for (size_t i = 0; i < size; ++i) list_of_slot[static_cast<size_t>(ids[i])] = static_cast<int32_t>(list);
+  }
+  w->Put<uint64_t>(ivf_->nlist);
+  w->PutArrayRef(centroids->get_xb(), ivf_->nlist * static_cast<size_t>(dim_));
+  w->PutArray(list_of_slot);
 }
 
 Status VectorIndex::Deserialize(BinaryReader* r) {
   int32_t dim = 0;
-  std::string flat_bytes, ivf_bytes;
+  uint64_t count = 0, nlist = 0;
+  std::string_view vectors, centroids;
   uint8_t has_ivf = 0;
-  if (!r->Get(&dim) || !r->GetArray(&alive_) || !r->GetString(&flat_bytes) || !r->Get(&has_ivf) ||
-      (has_ivf && !r->GetString(&ivf_bytes))) {
+  std::vector<int32_t> list_of_slot;
+  if (!r->Get(&dim) || !r->GetArray(&alive_) || !r->Get(&count) ||
+      count > r->remaining() / sizeof(float) || !r->GetRaw(count * sizeof(float), &vectors) || !r->Get(&has_ivf)) {
     return Corruption("vector index: truncated");
   }
   if (dim != dim_) return Corruption("vector index: dimension " + std::to_string(dim) + " != " + std::to_string(dim_));
-  auto read = [](const std::string& bytes) -> faiss::Index* {
-    faiss::VectorIOReader reader;
-    reader.data.assign(bytes.begin(), bytes.end());
-    return faiss::read_index(&reader);
-  };
-  try {
-    std::unique_ptr<faiss::Index> flat(read(flat_bytes));
-    auto* as_flat = dynamic_cast<faiss::IndexFlatIP*>(flat.get());
-    if (as_flat == nullptr) return Corruption("vector index: exact store is not IndexFlatIP");
-    flat.release();
-    flat_.reset(as_flat);
-    ivf_.reset();
-    if (has_ivf) {
-      std::unique_ptr<faiss::Index> ivf(read(ivf_bytes));
-      auto* as_ivf = dynamic_cast<faiss::IndexIVFFlat*>(ivf.get());
-      if (as_ivf == nullptr) return Corruption("vector index: approximate index is not IndexIVFFlat");
-      ivf.release();
-      ivf_.reset(as_ivf);
+  const size_t n = alive_.size();
+  if (count != n * static_cast<size_t>(dim_)) return Corruption("vector index: index does not match its slot table");
+  if (has_ivf) {
+    uint64_t centroid_floats = 0;
+    if (!r->Get(&nlist) || !r->Get(&centroid_floats) || centroid_floats > r->remaining() / sizeof(float) ||
+        !r->GetRaw(centroid_floats * sizeof(float), &centroids) || !r->GetArray(&list_of_slot)) {
+      return Corruption("vector index: truncated IVF lists");
     }
-  } catch (const faiss::FaissException& e) {
-    return Corruption(std::string("vector index: ") + e.what());
+    if (nlist == 0 || centroid_floats != nlist * static_cast<size_t>(dim_) || list_of_slot.size() != n) {
+      return Corruption("vector index: IVF lists do not match the slot table");
+    }
+    for (int32_t list : list_of_slot) {
+      if (list < 0 || static_cast<uint64_t>(list) >= nlist) return Corruption("vector index: slot in no IVF list");
+    }
   }
-  if (flat_->d != dim_ || static_cast<size_t>(flat_->ntotal) != alive_.size() ||
-      (ivf_ && (ivf_->d != dim_ || ivf_->ntotal != flat_->ntotal))) {
-    return Corruption("vector index: index does not match its slot table");
+  // The payload's floats need not be aligned: copy them in through FAISS.
+  auto flat = std::make_unique<faiss::IndexFlatIP>(dim_);
+  flat->codes.resize(vectors.size());
+  std::memcpy(flat->codes.data(), vectors.data(), vectors.size());
+  flat->ntotal = static_cast<idx_t>(n);
+  flat_ = std::move(flat);
+  ivf_.reset();
+  if (has_ivf) {
+    auto quantizer = std::make_unique<faiss::IndexFlatIP>(dim_);
+    quantizer->codes.resize(centroids.size());
+    std::memcpy(quantizer->codes.data(), centroids.data(), centroids.size());
+    quantizer->ntotal = static_cast<idx_t>(nlist);
+    auto ivf = std::make_unique<faiss::IndexIVFFlat>(quantizer.get(), dim_, nlist, faiss::METRIC_INNER_PRODUCT);
+    quantizer.release();
+    ivf->own_fields = true;
+    ivf->cp.seed = 1234;
+    // Refill each list in slot order from the exact store.
+    const size_t code_size = sizeof(float) * static_cast<size_t>(dim_);
+    std::vector<size_t> sizes(nlist, 0);
+    for (int32_t list : list_of_slot) ++sizes[static_cast<size_t>(list)];
+    auto* lists = dynamic_cast<faiss::ArrayInvertedLists*>(ivf->invlists);
+    if (lists == nullptr) return Corruption("vector index: unexpected IVF list storage");
+    for (size_t list = 0; list < nlist; ++list) {
+      lists->ids[list].reserve(sizes[list]);
+      lists->codes[list].reserve(sizes[list] * code_size);
+    }
+    const auto* xb = reinterpret_cast<const uint8_t*>(flat_->get_xb());
+    for (size_t slot = 0; slot < n; ++slot) {
+      auto list = static_cast<size_t>(list_of_slot[slot]);
+      lists->ids[list].push_back(static_cast<idx_t>(slot));
+      lists->codes[list].insert(lists->codes[list].end(), xb + slot * code_size, xb + (slot + 1) * code_size);
+    }
+    ivf->ntotal = static_cast<idx_t>(n);
+    if (!ivf->is_trained) return Corruption("vector index: IVF centroids incomplete");
+    ivf_ = std::move(ivf);
   }
   live_ = static_cast<size_t>(std::count(alive_.begin(), alive_.end(), 1));
   return Status::OK();
