@@ -30,38 +30,48 @@ std::string TrimTrailingSlash(std::string url) {
 // Parses data[i].embedding (placed by data[i].index) for `count` inputs into
 // a count x dim row-major matrix. *dim is the expected size, or 0 to take it
 // from the response. Errors name what is missing or wrong.
+// On-demand parsing finds syntax errors only when it reaches them, so any
+// step may report one; `wrong` names the expectation that failed otherwise.
+Status ParseError(simdjson::error_code error, const std::string& wrong) {
+  if (error == simdjson::INCORRECT_TYPE || error == simdjson::NO_SUCH_FIELD || error == simdjson::NUMBER_ERROR ||
+      error == simdjson::NUMBER_OUT_OF_RANGE) {
+    return InvalidArgument(wrong);
+  }
+  return InvalidArgument(std::string("response is not valid JSON (") + simdjson::error_message(error) + ")");
+}
+
 Result<std::vector<float>> ParseEmbeddings(const std::string& body, size_t count, int* dim) {
   // simdjson: embedding responses run to megabytes of numbers.
   thread_local simdjson::ondemand::parser parser;
   simdjson::padded_string padded(body);
   simdjson::ondemand::document doc;
-  if (parser.iterate(padded).get(doc) != simdjson::SUCCESS) return InvalidArgument("response is not valid JSON");
+  simdjson::error_code error = parser.iterate(padded).get(doc);
+  if (error) return ParseError(error, "response is not valid JSON");
   simdjson::ondemand::array data;
-  simdjson::error_code error = doc["data"].get_array().get(data);
+  error = doc["data"].get_array().get(data);
   if (error == simdjson::NO_SUCH_FIELD) return InvalidArgument("response has no 'data'");
-  if (error != simdjson::SUCCESS) return InvalidArgument(std::string("response 'data' is not a list of embeddings: ") +
-                                                         simdjson::error_message(error));
+  if (error) return ParseError(error, "response 'data' is not a list");
   std::vector<std::vector<float>> rows(count);
   size_t item_number = 0;
   for (auto item_result : data) {
     std::string where = fmt::format("data[{}]", item_number++);
     simdjson::ondemand::object item;
-    if (item_result.get_object().get(item) != simdjson::SUCCESS) return InvalidArgument(where + " is not an object");
+    if ((error = item_result.get_object().get(item))) return ParseError(error, where + " is not an object");
     int64_t index = -1;
-    if (item["index"].get_int64().get(index) != simdjson::SUCCESS) return InvalidArgument(where + " has no integer 'index'");
+    if ((error = item["index"].get_int64().get(index))) return ParseError(error, where + " has no integer 'index'");
     if (index < 0 || static_cast<size_t>(index) >= count) {
       return InvalidArgument(fmt::format("{} has index {} for {} inputs", where, index, count));
     }
     std::vector<float>& row = rows[static_cast<size_t>(index)];
     if (!row.empty()) return InvalidArgument(fmt::format("{} repeats index {}", where, index));
     simdjson::ondemand::array embedding;
-    if (item["embedding"].get_array().get(embedding) != simdjson::SUCCESS) {
-      return InvalidArgument(where + " has no 'embedding' list of numbers");
+    if ((error = item["embedding"].get_array().get(embedding))) {
+      return ParseError(error, where + " has no 'embedding' list of numbers");
     }
     if (*dim > 0) row.reserve(static_cast<size_t>(*dim));
     for (auto value : embedding) {
       double x;
-      if (value.get_double().get(x) != simdjson::SUCCESS) return InvalidArgument(where + ".embedding has a non-number");
+      if ((error = value.get_double().get(x))) return ParseError(error, where + ".embedding has a non-number");
       row.push_back(static_cast<float>(x));
     }
     if (row.empty()) return InvalidArgument(where + ".embedding is empty");
