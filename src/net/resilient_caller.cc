@@ -137,7 +137,8 @@ asio::awaitable<Status> ResilientCaller::Run(Clock::time_point deadline, TryFn t
     }
     auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) {
-      breaker_.RecordSuccess();  // the probe slot, if this was one, is not used
+      // Nothing was sent, so nothing to record; an unused half-open probe is
+      // replaced after another cool-down (CircuitBreaker::Allow).
       CountError("timeout");
       co_return Finish(DeadlineExceeded(fmt::format("{}: deadline passed after {} tries", backend_, tries - 1)),
                        "timeout", start);

@@ -181,6 +181,8 @@ RemoteEmbedder::RemoteEmbedder(RemoteEmbedderOptions options)
 RemoteEmbedder::~RemoteEmbedder() {
   io_->stop();
   if (thread_.joinable()) thread_.join();
+  // Destroy leftover coroutine frames while the caller they hold permits of lives.
+  io_.reset();
 }
 
 std::string RemoteEmbedder::id() const { return "remote:" + options_.model + ":d" + std::to_string(dim()); }
