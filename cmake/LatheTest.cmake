@@ -21,3 +21,10 @@ function(lathe_add_test name)
   add_test(NAME ${name} COMMAND ${name})
   set_tests_properties(${name} PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT})
 endfunction()
+
+# lathe_use_standin(test): the test starts tests/llm_standin.cc as a child
+# process; LATHE_STANDIN is its path.
+function(lathe_use_standin name)
+  target_compile_definitions(${name} PRIVATE LATHE_STANDIN="$<TARGET_FILE:lathe_llm_standin>")
+  add_dependencies(${name} lathe_llm_standin)
+endfunction()

@@ -94,16 +94,22 @@ inline RunResult RunLathe(const std::string& data_dir, std::vector<std::string> 
   return RunProcess(args);
 }
 
-// A child process whose stderr is read line by line through a pipe.
+// A child process whose stderr (or stdout) is read line by line through a pipe.
 class Child {
  public:
-  explicit Child(const std::vector<std::string>& argv) {
+  enum class Capture { kStderr, kStdout };
+  // kStderr: stdout goes to /dev/null. kStdout: stderr is inherited.
+  explicit Child(const std::vector<std::string>& argv, Capture capture = Capture::kStderr) {
     int fds[2];
     if (pipe(fds) != 0) return;
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    if (capture == Capture::kStderr) {
+      posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
+      posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    } else {
+      posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+    }
     posix_spawn_file_actions_addclose(&actions, fds[0]);
     std::vector<char*> args;
     for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -120,7 +126,7 @@ class Child {
     }
     if (stream_) fclose(stream_);
   }
-  // Next stderr line without the newline; false at end of stream.
+  // Next captured line without the newline; false at end of stream.
   bool ReadLine(std::string* line) {
     if (!stream_) return false;
     char* buf = nullptr;

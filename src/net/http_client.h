@@ -1,9 +1,9 @@
 // HttpClient: an asynchronous HTTP/1.1 client (Boost.Beast, C++20 coroutines)
 // for upstream services — OpenAI-compatible LLM and embedding servers. Plain
-// HTTP and HTTPS (OpenSSL, peer verified against the system store). One
+// HTTP and HTTPS (OpenSSL, peer verified against the system store, SNI). One
 // connection per request (upstream calls last hundreds of milliseconds; a
 // connection pool is not worth its complexity yet). Thread-safe: concurrent
-// Send/Stream calls are independent.
+// Send/Stream calls are independent. Never throws; errors are Status values.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -38,38 +38,59 @@ struct ClientRequest {
   std::string url;              // absolute
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  // Whole exchange (connect, write, read) must finish within this; for a
-  // stream, the time between two received pieces must not exceed it either.
+  // Send: the whole exchange (resolve, connect, TLS, write, read) must finish
+  // within this. Stream: everything up to the response headers must finish
+  // within this, and so must the wait for each further body piece.
   std::chrono::milliseconds timeout{30000};
+  // Absolute limit for the whole exchange, stream body included. The default
+  // (max) means only `timeout` applies.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  // Largest response body Send accepts (Unavailable beyond it).
+  size_t body_limit = 256u << 20;
 };
 
 struct ClientResponse {
   int status = 0;
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;  // empty for Stream (the pieces went to on_data)
+  // Send: the whole body. Stream: empty for 2xx (the pieces went to on_data);
+  // for any other status the (error) body is collected here instead.
+  std::string body;
   // Value of a header (case-insensitive name), empty when absent.
   std::string Header(std::string_view name) const;
 };
 
+// Receives one body piece; the awaitable completes when the piece has been
+// handled (backpressure). Returning false stops reading.
+using BodySink = std::function<boost::asio::awaitable<bool>(std::string_view)>;
+
+// True when status is an HttpClient error from before the request was sent
+// (resolve, connect, TLS handshake): the upstream never saw the request.
+bool IsConnectFailure(const Status& status);
+
 class HttpClient {
  public:
   // ex runs the client's I/O (an I/O thread's executor, never the CPU pool).
+  // Loads the system's trusted CA certificates once.
   explicit HttpClient(boost::asio::any_io_executor ex);
   ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
 
   // Sends request and reads the whole response. Errors: InvalidArgument (bad
-  // URL), Unavailable (resolve/connect/TLS/reset, naming the host and cause),
-  // DeadlineExceeded (timeout). Any HTTP status is a successful Result.
+  // URL), Unavailable (resolve/connect/TLS/reset/oversized body, naming the
+  // host and cause), DeadlineExceeded (timeout). Any HTTP status is a
+  // successful Result.
   boost::asio::awaitable<Result<ClientResponse>> Send(ClientRequest request);
 
-  // Like Send, but hands body bytes to on_data as they arrive (after the
-  // headers; chunked encoding already removed). on_data returning false stops
-  // reading (the result is then OK). Same errors as Send, plus Unavailable when
-  // the connection breaks mid-body.
-  boost::asio::awaitable<Result<ClientResponse>> Stream(ClientRequest request,
-                                                        std::function<bool(std::string_view)> on_data);
+  // Like Send, but for a 2xx response hands body bytes to on_data as they
+  // arrive (after the headers; chunked encoding already removed). on_data
+  // returning false stops reading (the result is then OK). Same errors as
+  // Send, plus Unavailable when the connection breaks mid-body.
+  boost::asio::awaitable<Result<ClientResponse>> Stream(ClientRequest request, BodySink on_data);
 
  private:
+  boost::asio::awaitable<Result<ClientResponse>> Exchange(ClientRequest request, BodySink* on_data);
+
   boost::asio::any_io_executor ex_;
   std::unique_ptr<boost::asio::ssl::context> tls_;
 };

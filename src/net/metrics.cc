@@ -95,6 +95,9 @@ template class Family<Histogram>;
 Family<Counter>* MetricsRegistry::AddCounter(const std::string& name, const std::string& help,
                                              std::vector<std::string> labels) {
   std::lock_guard lock(mu_);
+  for (auto& family : counters_) {
+    if (family->name_ == name) return family.get();
+  }
   counters_.push_back(std::make_unique<Family<Counter>>(name, help, std::move(labels)));
   order_.push_back({'c', counters_.size() - 1});
   return counters_.back().get();
@@ -103,6 +106,9 @@ Family<Counter>* MetricsRegistry::AddCounter(const std::string& name, const std:
 Family<Gauge>* MetricsRegistry::AddGauge(const std::string& name, const std::string& help,
                                          std::vector<std::string> labels) {
   std::lock_guard lock(mu_);
+  for (auto& family : gauges_) {
+    if (family->name_ == name) return family.get();
+  }
   gauges_.push_back(std::make_unique<Family<Gauge>>(name, help, std::move(labels)));
   order_.push_back({'g', gauges_.size() - 1});
   return gauges_.back().get();
@@ -111,6 +117,9 @@ Family<Gauge>* MetricsRegistry::AddGauge(const std::string& name, const std::str
 Family<Histogram>* MetricsRegistry::AddHistogram(const std::string& name, const std::string& help,
                                                  std::vector<std::string> labels, std::vector<double> bounds) {
   std::lock_guard lock(mu_);
+  for (auto& family : histograms_) {
+    if (family->name_ == name) return family.get();
+  }
   histograms_.push_back(std::make_unique<Family<Histogram>>(name, help, std::move(labels)));
   histograms_.back()->bounds_ = std::move(bounds);
   order_.push_back({'h', histograms_.size() - 1});

@@ -74,6 +74,9 @@ class Family {
 
 class MetricsRegistry {
  public:
+  // Add* return the existing family when one of that kind and name is already
+  // registered (its help, labels and bounds are kept), so that several
+  // clients of the same kind can share a registry.
   Family<Counter>* AddCounter(const std::string& name, const std::string& help, std::vector<std::string> labels = {});
   Family<Gauge>* AddGauge(const std::string& name, const std::string& help, std::vector<std::string> labels = {});
   // bounds: ascending upper bounds (seconds for latencies); +Inf is implied.

@@ -1,7 +1,8 @@
 // Embedder: turns texts into fixed-size, L2-normalised float vectors for the
-// vector index. Implementations: the built-in HashingEmbedder (no weights) and,
-// later, a remote OpenAI-compatible /v1/embeddings client. Implementations must
-// be thread-safe: ingestion calls Embed from every worker.
+// vector index. Implementations: the built-in HashingEmbedder (no weights), the
+// corpus-trained LsaEmbedder, and RemoteEmbedder (remote_embedder.h) for
+// OpenAI-compatible /v1/embeddings servers. Implementations must be
+// thread-safe: ingestion calls Embed from every worker.
 #pragma once
 
 #include <memory>
