@@ -1,24 +1,12 @@
 #include "app/api_keys.h"
 
-#include <chrono>
-#include <ctime>
+#include <cctype>
 
+#include "common/clock.h"
 #include "common/file_util.h"
 #include "common/random_id.h"
 
 namespace lathe::app {
-namespace {
-
-std::string NowIso() {
-  auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-}  // namespace
 
 const char* ScopeName(Scope scope) { return scope == Scope::kAdmin ? "admin" : "query"; }
 

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "common/clock.h"
 #include "common/file_util.h"
 #include "common/logging.h"
 #include "common/random_id.h"
@@ -296,8 +297,7 @@ asio::awaitable<Response> ChatCompletions(RouteContext* rc, Exchange& ex) {
   }
   input.message = pending_user;
   const std::string id = "chatcmpl-" + RandomHex(12);
-  const int64_t created =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const int64_t created = UnixSeconds();
   auto chunk = [&](const json& delta, const json& finish) {
     return json{{"id", id},
                 {"object", "chat.completion.chunk"},

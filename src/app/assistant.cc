@@ -11,6 +11,7 @@
 #include <chrono>
 #include <unordered_set>
 
+#include "common/clock.h"
 #include "common/logging.h"
 #include "net/http_server.h"
 #include "rag/answer/citation_checker.h"
@@ -27,10 +28,6 @@ using namespace boost::asio::experimental::awaitable_operators;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-int64_t UnixNow() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 double MsSince(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
@@ -91,7 +88,7 @@ Status Assistant::LoadCollections() {
   int64_t purged = 0;
   {
     std::lock_guard lock(catalog_mu_);
-    LATHE_ASSIGN_OR_RETURN(purged, conversations_->PurgeExpired(UnixNow()));
+    LATHE_ASSIGN_OR_RETURN(purged, conversations_->PurgeExpired(UnixSeconds()));
   }
   if (purged > 0) LOG_INFO("purged {} expired conversations", purged);
   ready_ = true;
@@ -306,7 +303,7 @@ asio::awaitable<Result<ChatResult>> Assistant::Chat(const std::string& tenant, c
   const rag::CollectionIndex* index = c->index.get();
 
   ChatResult result;
-  const int64_t now = UnixNow();
+  const int64_t now = UnixSeconds();
   std::string stored_id = input.conversation_id.value_or("");
 
   // History: the stored conversation, or what the client sent (OpenAI façade).
@@ -462,7 +459,7 @@ asio::awaitable<Result<rag::Conversation>> Assistant::GetConversation(const std:
                                                                       const std::string& id) {
   co_return co_await net::RunOnPool(ctx_->pool->executor_pool(), [&] {
     std::lock_guard lock(catalog_mu_);
-    return conversations_->Get(id, tenant, UnixNow());
+    return conversations_->Get(id, tenant, UnixSeconds());
   });
 }
 

@@ -14,6 +14,12 @@
 #include <exception>
 
 namespace lathe::net {
+
+std::string JoinUrl(std::string base, std::string_view path) {
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  while (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  return base + "/" + std::string(path);
+}
 namespace {
 
 namespace asio = boost::asio;

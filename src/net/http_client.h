@@ -33,6 +33,9 @@ struct Url {
   static Result<Url> Parse(const std::string& url);
 };
 
+// base + "/" + path, without doubled slashes ("http://h/v1/" + "embeddings").
+std::string JoinUrl(std::string base, std::string_view path);
+
 struct ClientRequest {
   std::string method = "POST";  // GET, POST, ...
   std::string url;              // absolute

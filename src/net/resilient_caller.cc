@@ -9,6 +9,20 @@
 #include <nlohmann/json.hpp>
 
 namespace lathe::net {
+
+CallMetrics CallMetrics::Register(MetricsRegistry* registry, const std::string& prefix, const std::string& calls) {
+  CallMetrics m;
+  if (registry == nullptr) return m;
+  m.seconds = registry->AddHistogram(prefix + "_request_seconds",
+                                     calls + " by outcome (ok, error, timeout, rejected), retries included.",
+                                     {"backend", "outcome"}, MetricsRegistry::LatencyBuckets());
+  m.errors = registry->AddCounter(prefix + "_errors_total", "Failed tries of " + calls + " by reason.",
+                                  {"backend", "reason"});
+  m.circuit_open = registry->AddGauge(prefix + "_circuit_open", "1 while the circuit breaker of " + calls + " is open.",
+                                      {"backend"});
+  m.in_flight = registry->AddGauge(prefix + "_in_flight", calls + " holding a concurrency slot.", {"backend"});
+  return m;
+}
 namespace {
 
 namespace asio = boost::asio;

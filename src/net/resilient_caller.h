@@ -57,7 +57,28 @@ struct CallMetrics {
   Family<Counter>* errors = nullptr;      // {backend, reason}
   Family<Gauge>* circuit_open = nullptr;  // {backend}: 0 closed, 1 open or half-open
   Family<Gauge>* in_flight = nullptr;     // {backend}
+
+  // Registers <prefix>_request_seconds, <prefix>_errors_total,
+  // <prefix>_circuit_open and <prefix>_in_flight; `calls` names the calls in
+  // the help texts ("Chat completion calls"). Empty metrics when registry is null.
+  static CallMetrics Register(MetricsRegistry* registry, const std::string& prefix, const std::string& calls);
 };
+
+// The resilience knobs every upstream client's options carry under the same
+// names (per_try_timeout, max_tries, backoff_base, backoff_max,
+// breaker_failure_threshold, breaker_cool_down, max_concurrent).
+template <typename ClientOptions>
+ResilienceOptions ResilienceFrom(const ClientOptions& o) {
+  ResilienceOptions r;
+  r.per_try_timeout = o.per_try_timeout;
+  r.retry.max_tries = o.max_tries;
+  r.retry.base_backoff = o.backoff_base;
+  r.retry.max_backoff = o.backoff_max;
+  r.breaker.failure_threshold = o.breaker_failure_threshold;
+  r.breaker.cool_down = o.breaker_cool_down;
+  r.max_concurrent = o.max_concurrent;
+  return r;
+}
 
 class ResilientCaller {
  public:

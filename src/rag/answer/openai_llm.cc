@@ -19,11 +19,6 @@ std::string Snippet(std::string_view text) {
   return out;
 }
 
-std::string TrimTrailingSlash(std::string url) {
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  return url;
-}
-
 // The text of choices[0].message.content, or the name of what is missing.
 Result<std::string> ParseCompletion(const std::string& body) {
   json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
@@ -45,7 +40,7 @@ Result<std::string> ParseCompletion(const std::string& body) {
 }  // namespace
 
 Result<std::unique_ptr<OpenAiLlm>> OpenAiLlm::Create(asio::any_io_executor ex, OpenAiLlmOptions options) {
-  Result<net::Url> url = net::Url::Parse(TrimTrailingSlash(options.base_url) + "/chat/completions");
+  Result<net::Url> url = net::Url::Parse(net::JoinUrl(options.base_url, "chat/completions"));
   if (!url.ok()) return InvalidArgument("LLM base_url: " + url.status().message());
   if (options.model.empty()) return InvalidArgument("LLM model name is empty");
   if (options.max_tries < 1) return InvalidArgument("LLM max_tries must be at least 1");
@@ -57,30 +52,12 @@ Result<std::unique_ptr<OpenAiLlm>> OpenAiLlm::Create(asio::any_io_executor ex, O
 
 OpenAiLlm::OpenAiLlm(asio::any_io_executor ex, OpenAiLlmOptions options)
     : options_(std::move(options)),
-      endpoint_(TrimTrailingSlash(options_.base_url) + "/chat/completions"),
+      endpoint_(net::JoinUrl(options_.base_url, "chat/completions")),
       what_("chat completion at " + endpoint_),
       http_(std::make_unique<net::HttpClient>(std::move(ex))) {
-  net::ResilienceOptions resilience;
-  resilience.per_try_timeout = options_.per_try_timeout;
-  resilience.retry.max_tries = options_.max_tries;
-  resilience.retry.base_backoff = options_.backoff_base;
-  resilience.retry.max_backoff = options_.backoff_max;
-  resilience.breaker.failure_threshold = options_.breaker_failure_threshold;
-  resilience.breaker.cool_down = options_.breaker_cool_down;
-  resilience.max_concurrent = options_.max_concurrent;
-  net::CallMetrics metrics;
-  if (net::MetricsRegistry* registry = options_.metrics) {
-    metrics.seconds = registry->AddHistogram("lathe_llm_request_seconds",
-                                             "Chat completion calls by outcome (ok, error, timeout, rejected), "
-                                             "retries included.",
-                                             {"backend", "outcome"}, net::MetricsRegistry::LatencyBuckets());
-    metrics.errors = registry->AddCounter("lathe_llm_errors_total", "Failed chat completion tries by reason.",
-                                          {"backend", "reason"});
-    metrics.circuit_open =
-        registry->AddGauge("lathe_llm_circuit_open", "1 while the LLM circuit breaker is open.", {"backend"});
-    metrics.in_flight = registry->AddGauge("lathe_llm_in_flight", "Chat completion calls holding a slot.", {"backend"});
-  }
-  caller_ = std::make_unique<net::ResilientCaller>(name(), resilience, metrics);
+  caller_ = std::make_unique<net::ResilientCaller>(
+      name(), net::ResilienceFrom(options_),
+      net::CallMetrics::Register(options_.metrics, "lathe_llm", "chat completion calls"));
 }
 
 std::string OpenAiLlm::name() const { return "openai:" + options_.model; }

@@ -22,11 +22,6 @@ namespace asio = boost::asio;
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
-std::string TrimTrailingSlash(std::string url) {
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  return url;
-}
-
 // Parses data[i].embedding (placed by data[i].index) for `count` inputs into
 // a count x dim row-major matrix. *dim is the expected size, or 0 to take it
 // from the response. Errors name what is missing or wrong.
@@ -129,7 +124,7 @@ void Normalise(float* row, int dim) {
 }  // namespace
 
 Result<std::unique_ptr<RemoteEmbedder>> RemoteEmbedder::Create(RemoteEmbedderOptions options) {
-  Result<net::Url> url = net::Url::Parse(TrimTrailingSlash(options.base_url) + "/embeddings");
+  Result<net::Url> url = net::Url::Parse(net::JoinUrl(options.base_url, "embeddings"));
   if (!url.ok()) return InvalidArgument("embedder base_url: " + url.status().message());
   if (options.model.empty()) return InvalidArgument("embedder model name is empty");
   if (options.dim < 0 || options.dim > 65536) return InvalidArgument("embedder dim must be in [0, 65536]");
@@ -149,29 +144,14 @@ Result<std::unique_ptr<RemoteEmbedder>> RemoteEmbedder::Create(RemoteEmbedderOpt
 
 RemoteEmbedder::RemoteEmbedder(RemoteEmbedderOptions options)
     : options_(std::move(options)),
-      endpoint_(TrimTrailingSlash(options_.base_url) + "/embeddings"),
+      endpoint_(net::JoinUrl(options_.base_url, "embeddings")),
       what_("embeddings at " + endpoint_),
       io_(std::make_unique<asio::io_context>(1)),
       http_(std::make_unique<net::HttpClient>(io_->get_executor())) {
   dim_.store(options_.dim, std::memory_order_release);
-  net::ResilienceOptions resilience;
-  resilience.per_try_timeout = options_.per_try_timeout;
-  resilience.retry.max_tries = options_.max_tries;
-  resilience.retry.base_backoff = options_.backoff_base;
-  resilience.retry.max_backoff = options_.backoff_max;
-  resilience.breaker.failure_threshold = options_.breaker_failure_threshold;
-  resilience.breaker.cool_down = options_.breaker_cool_down;
-  resilience.max_concurrent = options_.max_concurrent;
-  net::CallMetrics metrics;
-  if (net::MetricsRegistry* registry = options_.metrics) {
-    metrics.seconds = registry->AddHistogram("lathe_embedding_request_seconds",
-                                             "Embedding requests by outcome (ok, error, timeout, rejected), "
-                                             "retries included.",
-                                             {"backend", "outcome"}, net::MetricsRegistry::LatencyBuckets());
-    metrics.errors = registry->AddCounter("lathe_embedding_errors_total", "Failed embedding tries by reason.",
-                                          {"backend", "reason"});
-  }
-  caller_ = std::make_unique<net::ResilientCaller>("remote:" + options_.model, resilience, metrics);
+  caller_ = std::make_unique<net::ResilientCaller>(
+      "remote:" + options_.model, net::ResilienceFrom(options_),
+      net::CallMetrics::Register(options_.metrics, "lathe_embedding", "embedding requests"));
   thread_ = std::thread([io = io_.get()] {
     auto work = asio::make_work_guard(*io);
     io->run();

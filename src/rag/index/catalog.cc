@@ -1,9 +1,8 @@
 #include "rag/index/catalog.h"
 
-#include <chrono>
 #include <cstring>
-#include <ctime>
 
+#include "common/clock.h"
 #include "common/file_util.h"
 
 namespace lathe::rag {
@@ -79,15 +78,6 @@ CREATE TABLE api_keys (
 );
 )sql",
 };
-
-std::string NowIso() {
-  auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 Status BumpGeneration(storage::SqliteDb* db, int64_t collection_id) {
   LATHE_ASSIGN_OR_RETURN(auto st, db->Prepare("UPDATE collections SET generation = generation + 1 WHERE id = ?"));
