@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "rag/answer/passage.h"
+#include "rag/answer/answer.h"
 
 namespace lathe::rag {
 

@@ -7,11 +7,26 @@
 #include <string>
 #include <vector>
 
-#include "rag/answer/passage.h"
+#include "rag/answer/answer.h"
 #include "rag/index/bm25_index.h"
 #include "text/analyzer.h"
 
 namespace lathe::rag {
+
+// The idf-weighted share of a query's distinct terms that a text contains.
+// Idf values are looked up once, at construction. Const; thread-safe.
+class QueryCoverage {
+ public:
+  QueryCoverage(const Bm25Index& bm25, const std::vector<std::string>& query_terms);
+  // False when the query has no terms (every coverage is then 0).
+  bool has_weight() const { return total_ > 0; }
+  // In [0, 1] for the analysed terms of a text.
+  double Of(const std::vector<std::string>& text_terms) const;
+
+ private:
+  std::vector<std::pair<std::string, double>> weights_;  // distinct query term -> idf
+  double total_ = 0;
+};
 
 // In [0, 1]: max over the first `top` passages of
 // sum(idf of query terms in the passage) / sum(idf of all query terms).

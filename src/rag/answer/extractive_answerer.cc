@@ -4,17 +4,16 @@
 #include <map>
 #include <set>
 
+#include "rag/answer/evidence.h"
 #include "text/sentence_splitter.h"
 
 namespace lathe::rag {
 
 Answer ExtractiveAnswerer::Compose(const std::vector<std::string>& query_terms,
                                    const std::vector<Passage>& passages) const {
-  std::set<std::string> query(query_terms.begin(), query_terms.end());
-  double total = 0;
-  for (const auto& t : query) total += bm25_->Idf(t);
+  QueryCoverage coverage(*bm25_, query_terms);
   Answer answer;
-  if (total <= 0) return answer;
+  if (!coverage.has_weight()) return answer;
 
   struct Candidate {
     size_t passage;
@@ -27,14 +26,10 @@ Answer ExtractiveAnswerer::Compose(const std::vector<std::string>& query_terms,
     std::vector<std::string> sentences = text::SplitSentences(passages[p].text);
     for (size_t s = 0; s < sentences.size(); ++s) {
       std::vector<std::string> terms = analyzer_->Analyze(sentences[s]);
-      std::set<std::string> present(terms.begin(), terms.end());
-      double covered = 0;
-      for (const auto& t : query) {
-        if (present.count(t)) covered += bm25_->Idf(t);
-      }
+      double covered = coverage.Of(terms);
       if (covered <= 0 || terms.size() < 3) continue;
       // Coverage first; a higher-ranked passage and an earlier sentence break ties.
-      double score = covered / total + 0.05 / static_cast<double>(p + 1) - 0.001 * static_cast<double>(s);
+      double score = covered + 0.05 / static_cast<double>(p + 1) - 0.001 * static_cast<double>(s);
       candidates.push_back({p, s, sentences[s], score});
     }
   }

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "rag/answer/llm.h"
-#include "rag/answer/passage.h"
+#include "rag/answer/answer.h"
 
 namespace lathe::rag {
 

@@ -1,5 +1,6 @@
-// The vocabulary of answering: the numbered passages given to an answerer,
-// the citations it returns, and the answer itself. Plain values.
+// Answer: what an answerer returns (text, verified citations, abstention),
+// with the numbered passages it was given and the citations pointing at them.
+// Plain values.
 #pragma once
 
 #include <cstdint>
