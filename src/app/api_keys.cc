@@ -95,7 +95,12 @@ Result<ApiKey> ApiKeyVerifier::Verify(const std::string& presented) {
   std::lock_guard lock(mu_);
   auto now = std::chrono::steady_clock::now();
   auto it = keys_.find(key_id);
-  if (it == keys_.end() || now - loaded_ > refresh_) {
+  // A key made since the last load is picked up on its first use, but
+  // unknown key ids reload at most once a second: guessing keys must not
+  // turn into a table scan per request.
+  const bool stale = now - loaded_ > refresh_;
+  const bool miss_may_reload = it == keys_.end() && now - loaded_ > std::chrono::seconds(1);
+  if (stale || miss_may_reload) {
     LATHE_RETURN_IF_ERROR(Reload());
     it = keys_.find(key_id);
   }

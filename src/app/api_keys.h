@@ -1,8 +1,9 @@
 // ApiKeys: the server's API keys. A key is "lk_<key id>_<secret>"; only the
 // key id, the SHA-256 of the whole key, its tenant and scope are stored (in
 // the catalog's api_keys table). Verification compares hashes in constant
-// time. Verified keys are cached; the cache is reloaded on a miss and every
-// refresh interval so that `lathe keys revoke` reaches a running server.
+// time. Verified keys are cached; the cache is reloaded every refresh interval
+// and on an unknown key id (at most once a second), so that `lathe keys
+// create/revoke` reach a running server.
 // Create/List/Revoke are not thread-safe (CLI use); Verify is thread-safe.
 #pragma once
 

@@ -25,7 +25,6 @@ namespace {
 
 struct RouteContext {
   Assistant* assistant;
-  ServeConfig config;
   net::MetricsRegistry* metrics;
 };
 
@@ -56,28 +55,53 @@ Result<json> ParseBody(const Exchange& ex) {
   return j;
 }
 
-// A string field: InvalidArgument when required and absent, or of another type.
-Result<std::string> StringField(const json& j, const char* name, bool required, size_t max_bytes = 65536) {
-  auto it = j.find(name);
-  if (it == j.end() || it->is_null()) {
-    if (required) return InvalidArgument(std::string("field '") + name + "' is required");
-    return std::string();
-  }
-  if (!it->is_string()) return InvalidArgument(std::string("field '") + name + "' must be a string");
-  std::string v = it->get<std::string>();
-  if (required && v.empty()) return InvalidArgument(std::string("field '") + name + "' must not be empty");
-  if (v.size() > max_bytes) {
-    return InvalidArgument(std::string("field '") + name + "' is longer than " + std::to_string(max_bytes) + " bytes");
-  }
-  return v;
-}
+// Reads typed fields of a JSON request body and keeps the first error, so a
+// handler reads all its fields and checks once.
+class FieldReader {
+ public:
+  explicit FieldReader(const json& body) : body_(body) {}
 
-Result<bool> BoolField(const json& j, const char* name) {
-  auto it = j.find(name);
-  if (it == j.end() || it->is_null()) return false;
-  if (!it->is_boolean()) return InvalidArgument(std::string("field '") + name + "' must be true or false");
-  return it->get<bool>();
-}
+  // "" when absent and not required. Errors: required and absent or empty,
+  // not a string, longer than max_bytes.
+  std::string String(const char* name, bool required, size_t max_bytes = 65536) {
+    auto it = body_.find(name);
+    if (it == body_.end() || it->is_null()) {
+      if (required) Fail(std::string("field '") + name + "' is required");
+      return "";
+    }
+    if (!it->is_string()) {
+      Fail(std::string("field '") + name + "' must be a string");
+      return "";
+    }
+    std::string v = it->get<std::string>();
+    if (required && v.empty()) Fail(std::string("field '") + name + "' must not be empty");
+    if (v.size() > max_bytes) {
+      Fail(std::string("field '") + name + "' is longer than " + std::to_string(max_bytes) + " bytes");
+    }
+    return v;
+  }
+
+  // false when absent.
+  bool Bool(const char* name) {
+    auto it = body_.find(name);
+    if (it == body_.end() || it->is_null()) return false;
+    if (!it->is_boolean()) {
+      Fail(std::string("field '") + name + "' must be true or false");
+      return false;
+    }
+    return it->get<bool>();
+  }
+
+  bool ok() const { return status_.ok(); }
+  const Status& status() const { return status_; }
+
+ private:
+  void Fail(std::string message) {
+    if (status_.ok()) status_ = InvalidArgument(std::move(message));
+  }
+  const json& body_;
+  Status status_;
+};
 
 json CitationsJson(const std::vector<rag::Citation>& citations) {
   json out = json::array();
@@ -170,20 +194,19 @@ asio::awaitable<Response> PostDocuments(RouteContext* rc, Exchange& ex) {
   } else {
     auto body = ParseBody(ex);
     if (!body.ok()) co_return net::ErrorResponse(body.status(), "invalid_json");
-    auto id = StringField(*body, "id", true, 512);
-    auto title = StringField(*body, "title", false);
-    auto text = StringField(*body, "text", true, 16u << 20);
-    for (const auto* r : {&id, &title, &text}) {
-      if (!r->ok()) co_return net::ErrorResponse(r->status(), "invalid_document");
-    }
-    json line = {{"_id", *id}, {"title", *title}, {"text", *text}};
+    FieldReader fields(*body);
+    std::string id = fields.String("id", true, 512);
+    std::string title = fields.String("title", false);
+    std::string text = fields.String("text", true, 16u << 20);
+    if (!fields.ok()) co_return net::ErrorResponse(fields.status(), "invalid_document");
+    json line = {{"_id", id}, {"title", title}, {"text", text}};
     if (auto m = body->find("metadata"); m != body->end() && !m->is_null()) {
       if (!m->is_object()) co_return net::ErrorResponse(400, "field 'metadata' must be an object", "invalid_document");
       line["metadata"] = *m;
     }
     Status st = AtomicWriteFile(dir + "/document.jsonl", line.dump() + "\n", false);
     if (!st.ok()) co_return net::ErrorResponse(st);
-    files.push_back(*id);
+    files.push_back(id);
   }
   std::vector<std::string> errors;
   auto report = co_await rc->assistant->Ingest(key->tenant, collection, dir, &errors);
@@ -205,19 +228,15 @@ asio::awaitable<Response> ChatRoute(RouteContext* rc, Exchange& ex) {
   if (!key.ok()) co_return net::ErrorResponse(key.status());
   auto body = ParseBody(ex);
   if (!body.ok()) co_return net::ErrorResponse(body.status(), "invalid_json");
+  FieldReader fields(*body);
   ChatInput input;
-  auto collection = StringField(*body, "collection", true, 64);
-  auto message = StringField(*body, "message", true, 8000);
-  auto conversation = StringField(*body, "conversation_id", false, 64);
-  auto stream = BoolField(*body, "stream");
-  if (!collection.ok()) co_return net::ErrorResponse(collection.status());
-  if (!message.ok()) co_return net::ErrorResponse(message.status());
-  if (!conversation.ok()) co_return net::ErrorResponse(conversation.status());
-  if (!stream.ok()) co_return net::ErrorResponse(stream.status());
-  input.collection = *collection;
-  input.message = *message;
-  if (!conversation->empty()) input.conversation_id = *conversation;
-  if (!*stream) {
+  input.collection = fields.String("collection", true, 64);
+  input.message = fields.String("message", true, 8000);
+  std::string conversation = fields.String("conversation_id", false, 64);
+  const bool stream = fields.Bool("stream");
+  if (!fields.ok()) co_return net::ErrorResponse(fields.status());
+  if (!conversation.empty()) input.conversation_id = conversation;
+  if (!stream) {
     auto result = co_await rc->assistant->Chat(key->tenant, input, nullptr);
     if (!result.ok()) co_return ErrorFor(result.status());
     co_return Json(200, ChatJson(*result));
@@ -256,16 +275,16 @@ asio::awaitable<Response> ChatCompletions(RouteContext* rc, Exchange& ex) {
   if (!key.ok()) co_return net::ErrorResponse(key.status());
   auto body = ParseBody(ex);
   if (!body.ok()) co_return net::ErrorResponse(body.status(), "invalid_json");
-  auto model = StringField(*body, "model", true, 64);
-  auto stream = BoolField(*body, "stream");
-  if (!model.ok()) co_return net::ErrorResponse(model.status());
-  if (!stream.ok()) co_return net::ErrorResponse(stream.status());
+  FieldReader fields(*body);
+  const std::string model = fields.String("model", true, 64);
+  const bool stream = fields.Bool("stream");
+  if (!fields.ok()) co_return net::ErrorResponse(fields.status());
   auto messages = body->find("messages");
   if (messages == body->end() || !messages->is_array() || messages->empty()) {
     co_return net::ErrorResponse(400, "field 'messages' must be a non-empty array", "invalid_messages");
   }
   ChatInput input;
-  input.collection = *model;
+  input.collection = model;
   input.store = false;
   std::string pending_user;
   for (const auto& m : *messages) {
@@ -302,10 +321,10 @@ asio::awaitable<Response> ChatCompletions(RouteContext* rc, Exchange& ex) {
     return json{{"id", id},
                 {"object", "chat.completion.chunk"},
                 {"created", created},
-                {"model", *model},
+                {"model", model},
                 {"choices", json::array({{{"index", 0}, {"delta", delta}, {"finish_reason", finish}}})}};
   };
-  if (!*stream) {
+  if (!stream) {
     auto result = co_await rc->assistant->Chat(key->tenant, input, nullptr);
     if (!result.ok()) co_return ErrorFor(result.status());
     size_t prompt_tokens = rag::EstimateTokens(input.message);
@@ -313,7 +332,7 @@ asio::awaitable<Response> ChatCompletions(RouteContext* rc, Exchange& ex) {
     json out = {{"id", id},
                 {"object", "chat.completion"},
                 {"created", created},
-                {"model", *model},
+                {"model", model},
                 {"choices", json::array({{{"index", 0},
                                           {"message", {{"role", "assistant"}, {"content", result->answer.text}}},
                                           {"finish_reason", "stop"}}})},
@@ -355,16 +374,13 @@ asio::awaitable<Response> ChatCompletions(RouteContext* rc, Exchange& ex) {
 
 }  // namespace
 
-void AddApiRoutes(net::HttpServer* server, Assistant* assistant, const ServeConfig& config,
-                  net::MetricsRegistry* metrics) {
-  auto rc = std::make_shared<RouteContext>(RouteContext{assistant, config, metrics});
-  RouteContext* r = rc.get();
+void AddApiRoutes(net::HttpServer* server, Assistant* assistant, net::MetricsRegistry* metrics) {
+  auto rc = std::make_shared<RouteContext>(RouteContext{assistant, metrics});
   // The routes hold the context alive.
   auto route = [&](const char* method, const char* pattern,
                    std::function<asio::awaitable<Response>(RouteContext*, Exchange&)> fn) {
     server->Route(method, pattern, [rc, fn](Exchange& ex) { return fn(rc.get(), ex); });
   };
-  (void)r;
 
   route("GET", "/healthz", [](RouteContext*, Exchange&) -> asio::awaitable<Response> {
     co_return Json(200, {{"status", "ok"}});
@@ -421,16 +437,13 @@ void AddApiRoutes(net::HttpServer* server, Assistant* assistant, const ServeConf
     if (!key.ok()) co_return net::ErrorResponse(key.status());
     auto body = ParseBody(ex);
     if (!body.ok()) co_return net::ErrorResponse(body.status(), "invalid_json");
+    FieldReader fields(*body);
     SearchInput input;
-    auto collection = StringField(*body, "collection", true, 64);
-    auto query = StringField(*body, "query", true, 8000);
-    auto retriever = StringField(*body, "retriever", false, 16);
-    if (!collection.ok()) co_return net::ErrorResponse(collection.status());
-    if (!query.ok()) co_return net::ErrorResponse(query.status());
-    if (!retriever.ok()) co_return net::ErrorResponse(retriever.status());
-    input.collection = *collection;
-    input.query = *query;
-    if (!retriever->empty()) input.retriever = *retriever;
+    input.collection = fields.String("collection", true, 64);
+    input.query = fields.String("query", true, 8000);
+    std::string retriever = fields.String("retriever", false, 16);
+    if (!fields.ok()) co_return net::ErrorResponse(fields.status());
+    if (!retriever.empty()) input.retriever = retriever;
     if (auto k = body->find("k"); k != body->end() && !k->is_null()) {
       if (!k->is_number_integer() || k->get<int64_t>() < 1 || k->get<int64_t>() > 100) {
         co_return net::ErrorResponse(400, "field 'k' must be an integer from 1 to 100", "invalid_k");

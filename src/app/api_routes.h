@@ -5,13 +5,11 @@
 #pragma once
 
 #include "app/assistant.h"
-#include "app/config.h"
 #include "net/http_server.h"
 
 namespace lathe::app {
 
 // assistant and metrics must outlive the server.
-void AddApiRoutes(net::HttpServer* server, Assistant* assistant, const ServeConfig& config,
-                  net::MetricsRegistry* metrics);
+void AddApiRoutes(net::HttpServer* server, Assistant* assistant, net::MetricsRegistry* metrics);
 
 }  // namespace lathe::app

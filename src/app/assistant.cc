@@ -181,7 +181,12 @@ asio::awaitable<Result<rag::IngestReport>> Assistant::Ingest(const std::string& 
                              if (name.rfind(dir, 0) == 0) name = name.substr(std::min(name.size(), dir.size() + 1));
                              errors->push_back(name + ": " + why);
                            }));
-    LATHE_RETURN_IF_ERROR(Reload(collection).status());
+    bool loaded;
+    {
+      std::lock_guard lock(cache_mu_);
+      loaded = cache_.count(collection) > 0;
+    }
+    if (report.added + report.updated > 0 || !loaded) LATHE_RETURN_IF_ERROR(Reload(collection).status());
     return report;
   });
 }
@@ -197,8 +202,8 @@ asio::awaitable<Status> Assistant::DeleteDocument(const std::string& tenant, con
   });
 }
 
-Result<std::vector<rag::Passage>> Assistant::Passages(const LoadedCollection& c, const std::vector<rag::Hit>& hits,
-                                                      size_t top) {
+Result<std::unordered_map<int64_t, rag::ChunkRecord>> Assistant::ChunksById(const std::vector<rag::Hit>& hits,
+                                                                            size_t top) {
   std::vector<int64_t> ids;
   for (size_t i = 0; i < std::min(top, hits.size()); ++i) ids.push_back(hits[i].chunk_id);
   std::vector<rag::ChunkRecord> chunks;
@@ -206,14 +211,19 @@ Result<std::vector<rag::Passage>> Assistant::Passages(const LoadedCollection& c,
     std::lock_guard lock(catalog_mu_);
     LATHE_ASSIGN_OR_RETURN(chunks, ctx_->catalog->GetChunks(ids));
   }
+  std::unordered_map<int64_t, rag::ChunkRecord> by_id;
+  for (auto& c : chunks) by_id.emplace(c.id, std::move(c));
+  return by_id;
+}
+
+Result<std::vector<rag::Passage>> Assistant::Passages(const std::vector<rag::Hit>& hits, size_t top) {
+  LATHE_ASSIGN_OR_RETURN(auto chunks, ChunksById(hits, top));
   std::vector<rag::Passage> out;
-  for (size_t i = 0; i < chunks.size(); ++i) {
-    float score = 0;
-    for (const auto& h : hits) {
-      if (h.chunk_id == chunks[i].id) score = h.score;
-    }
-    out.push_back({static_cast<int>(out.size() + 1), chunks[i].id, chunks[i].doc_id, chunks[i].title,
-                   chunks[i].text, score});
+  for (size_t i = 0; i < std::min(top, hits.size()); ++i) {
+    auto it = chunks.find(hits[i].chunk_id);
+    if (it == chunks.end()) continue;  // deleted since the index was loaded
+    const rag::ChunkRecord& c = it->second;
+    out.push_back({static_cast<int>(out.size() + 1), c.id, c.doc_id, c.title, c.text, hits[i].score});
   }
   return out;
 }
@@ -241,23 +251,15 @@ asio::awaitable<Result<std::vector<SearchHit>>> Assistant::Search(const std::str
     // Already on a pool worker: search sequentially rather than queue behind ourselves.
     rag::Retriever retriever(c->index.get(), nullptr);
     std::vector<rag::Hit> hits = retriever.Search(input.query, options);
-    std::vector<int64_t> ids;
-    for (const auto& h : hits) ids.push_back(h.chunk_id);
-    std::vector<rag::ChunkRecord> chunks;
-    {
-      std::lock_guard lock(catalog_mu_);
-      LATHE_ASSIGN_OR_RETURN(chunks, ctx_->catalog->GetChunks(ids));
-    }
+    LATHE_ASSIGN_OR_RETURN(auto chunks, ChunksById(hits, hits.size()));
     std::vector<SearchHit> out;
     for (auto& h : hits) {
-      SearchHit s{h, "", ""};
-      for (auto& ch : chunks) {
-        if (ch.id == h.chunk_id) {
-          s.title = ch.title;
-          s.text = ch.text;
-        }
+      SearchHit hit{h, "", ""};
+      if (auto it = chunks.find(h.chunk_id); it != chunks.end()) {
+        hit.title = std::move(it->second.title);
+        hit.text = std::move(it->second.text);
       }
-      out.push_back(std::move(s));
+      out.push_back(std::move(hit));
     }
     return out;
   });
@@ -381,7 +383,7 @@ asio::awaitable<Result<ChatResult>> Assistant::Chat(const std::string& tenant, c
   result.query = query;
   auto passages = co_await net::RunOnPool(pool, [&]() -> Result<std::vector<rag::Passage>> {
     std::vector<rag::Hit> hits = retriever.Fuse(terms, std::move(bm25), std::move(qvec), options);
-    return Passages(*c, hits, options.k);
+    return Passages(hits, options.k);
   });
   if (!passages.ok()) co_return passages.status();
   result.evidence = rag::EvidenceScore(index->bm25(), index->analyzer(), terms, *passages);

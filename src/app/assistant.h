@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "app/api_keys.h"
@@ -20,7 +21,7 @@
 #include "net/metrics.h"
 #include "rag/answer/conversation_store.h"
 #include "rag/answer/llm.h"
-#include "rag/answer/passage.h"
+#include "rag/answer/answer.h"
 #include "rag/answer/prompt_builder.h"
 #include "rag/ingest/ingester.h"
 
@@ -105,8 +106,10 @@ class Assistant {
 
  private:
   Result<std::shared_ptr<const LoadedCollection>> Reload(const std::string& name);
-  Result<std::vector<rag::Passage>> Passages(const LoadedCollection& c, const std::vector<rag::Hit>& hits,
-                                             size_t top);
+  // The stored chunks of the first `top` hits, by chunk id.
+  Result<std::unordered_map<int64_t, rag::ChunkRecord>> ChunksById(const std::vector<rag::Hit>& hits, size_t top);
+  // The first `top` hits as numbered passages, in rank order.
+  Result<std::vector<rag::Passage>> Passages(const std::vector<rag::Hit>& hits, size_t top);
   boost::asio::awaitable<void> Delay(int64_t ms);
   boost::asio::awaitable<Result<std::string>> RewriteQuery(const std::string& message,
                                                            const std::vector<rag::Turn>& history);

@@ -64,7 +64,7 @@ int RunServe(AppContext* ctx, const ServeFlags& flags) {
     std::fprintf(stderr, "lathe serve: %s\n", st.ToString().c_str());
     return 1;
   }
-  AddApiRoutes(&server, &assistant, config, &metrics);
+  AddApiRoutes(&server, &assistant, &metrics);
   st = server.Start();
   if (!st.ok()) {
     std::fprintf(stderr, "lathe serve: %s\n", st.message().c_str());

@@ -53,29 +53,6 @@ const std::string& Exchange::param(const std::string& name) const {
   return it == params_.end() ? kEmpty : it->second;
 }
 
-std::string Exchange::query(const std::string& name) const {
-  std::string_view target = request_.target();
-  size_t q = target.find('?');
-  if (q == std::string_view::npos) return "";
-  std::string_view rest = target.substr(q + 1);
-  while (!rest.empty()) {
-    size_t amp = rest.find('&');
-    std::string_view pair = rest.substr(0, amp);
-    size_t eq = pair.find('=');
-    std::string key = Router<Handler>::PercentDecode(pair.substr(0, eq));
-    if (key == name) {
-      std::string value = eq == std::string_view::npos ? "" : std::string(pair.substr(eq + 1));
-      for (char& c : value) {
-        if (c == '+') c = ' ';
-      }
-      return Router<Handler>::PercentDecode(value);
-    }
-    if (amp == std::string_view::npos) break;
-    rest = rest.substr(amp + 1);
-  }
-  return "";
-}
-
 std::string Exchange::header(std::string_view name) const {
   auto it = request_.find(name);
   return it == request_.end() ? "" : std::string(it->value());

@@ -65,8 +65,6 @@ class Exchange {
   const Request& request() const { return request_; }
   const std::string& param(const std::string& name) const;
   const std::string& route() const { return route_; }
-  // Query-string parameter (percent-decoded), empty when absent.
-  std::string query(const std::string& name) const;
   // Value of a request header, empty when absent.
   std::string header(std::string_view name) const;
 

@@ -50,6 +50,7 @@ class Router {
     return m;
   }
 
+ private:
   // "%2F" -> "/", "+" kept. Invalid escapes are kept literally.
   static std::string PercentDecode(std::string_view s) {
     std::string out;
@@ -64,7 +65,6 @@ class Router {
     return out;
   }
 
- private:
   struct Route {
     std::string method;
     std::string pattern;
