@@ -9,7 +9,8 @@ Status AppContext::Open() {
   InitLogging(settings.log_level);
   pool = std::make_unique<CpuPool>(settings.threads);
   settings.index.vector.build_threads = static_cast<int>(pool->size());
-  LATHE_ASSIGN_OR_RETURN(embedders, rag::EmbedderStore::Create(settings.data_dir, settings.embedder, pool.get()));
+  LATHE_ASSIGN_OR_RETURN(embedders, rag::EmbedderStore::Create(settings.data_dir, settings.embedder, pool.get(),
+                                                                 settings.embedder_override));
   LATHE_ASSIGN_OR_RETURN(catalog, rag::Catalog::Open(settings.data_dir));
   return Status::OK();
 }

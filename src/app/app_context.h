@@ -31,6 +31,9 @@ struct Settings {
     return f;
   }
   size_t candidates = 100;
+  // When set (lathe serve with a remote embedder), every collection embeds with
+  // it instead of the built-in embedder above.
+  std::shared_ptr<const rag::Embedder> embedder_override;
 };
 
 struct AppContext {

@@ -18,6 +18,7 @@
 #include "rag/answer/evidence.h"
 #include "rag/answer/extractive_answerer.h"
 #include "rag/answer/query_rewriter.h"
+#include "rag/embed/remote_embedder.h"
 #include "rag/retrieve/retriever.h"
 #include "text/sentence_splitter.h"
 
@@ -88,7 +89,8 @@ Status Assistant::LoadCollections() {
   int64_t purged = 0;
   {
     std::lock_guard lock(catalog_mu_);
-    LATHE_ASSIGN_OR_RETURN(purged, conversations_->PurgeExpired(UnixSeconds()));
+    last_purge_ = UnixSeconds();
+    LATHE_ASSIGN_OR_RETURN(purged, conversations_->PurgeExpired(last_purge_));
   }
   if (purged > 0) LOG_INFO("purged {} expired conversations", purged);
   ready_ = true;
@@ -228,29 +230,67 @@ Result<std::vector<rag::Passage>> Assistant::Passages(const std::vector<rag::Hit
   return out;
 }
 
+asio::awaitable<std::vector<float>> Assistant::EmbedQuery(const rag::CollectionIndex* index,
+                                                          const std::string& query, Clock::time_point deadline) {
+  const rag::Embedder* embedder = index->embedder();
+  const auto t0 = Clock::now();
+  std::vector<float> v;
+  if (const auto* remote = dynamic_cast<const rag::RemoteEmbedder*>(embedder)) {
+    // Waits on the network: no CPU-pool worker is held while it does.
+    std::vector<std::string> texts{query};
+    v.resize(static_cast<size_t>(remote->dim()));
+    Status st = co_await remote->EmbedAsync(texts, true, v.data(), deadline);
+    if (!st.ok()) {
+      LOG_WARN("query embedding failed, searching without vectors: {}", st.ToString());
+      v.clear();
+    }
+  } else {
+    v = co_await net::RunOnPool(ctx_->pool->executor_pool(),
+                                [&] { return rag::Retriever(index, nullptr).EmbedQuery(query); });
+  }
+  embed_seconds_->With({embedder->id(), v.empty() ? "error" : "ok"})
+      .Observe(std::chrono::duration<double>(Clock::now() - t0).count());
+  co_return v;
+}
+
 asio::awaitable<Result<std::vector<SearchHit>>> Assistant::Search(const std::string& tenant,
                                                                    const SearchInput& input) {
-  co_return co_await net::RunOnPool(ctx_->pool->executor_pool(), [&]() -> Result<std::vector<SearchHit>> {
-    LATHE_ASSIGN_OR_RETURN(auto c, Collection(tenant, input.collection));
-    if (!c->index) return std::vector<SearchHit>{};
-    LATHE_ASSIGN_OR_RETURN(rag::RetrieverKind kind, rag::ParseRetriever(input.retriever));
+  auto& pool = ctx_->pool->executor_pool();
+  auto kind = rag::ParseRetriever(input.retriever);
+  if (!kind.ok()) co_return kind.status();
+  auto collection = co_await net::RunOnPool(pool, [&] { return Collection(tenant, input.collection); });
+  if (!collection.ok()) co_return collection.status();
+  std::shared_ptr<const LoadedCollection> c = *collection;
+  if (!c->index) co_return std::vector<SearchHit>{};
+  const rag::CollectionIndex* index = c->index.get();
+  // A remote query embedding is awaited here, off the pool; a local one is
+  // computed on the pool worker together with BM25.
+  const bool remote = dynamic_cast<const rag::RemoteEmbedder*>(index->embedder()) != nullptr;
+  std::vector<float> qvec;
+  if (remote && *kind != rag::RetrieverKind::kBm25) {
+    qvec = co_await EmbedQuery(index, input.query, Clock::now() + std::chrono::milliseconds(config_.llm.timeout_ms));
+  }
+  co_return co_await net::RunOnPool(pool, [&]() -> Result<std::vector<SearchHit>> {
     rag::RetrieveOptions options;
-    options.kind = kind;
+    options.kind = *kind;
     options.k = input.k;
     options.candidates = ctx_->settings.candidates;
     options.fusion = ctx_->settings.Fusion();
     std::vector<uint8_t> filter;
     if (!input.doc_ids.empty() || !input.doc_prefix.empty()) {
       std::unordered_set<std::string> allowed(input.doc_ids.begin(), input.doc_ids.end());
-      filter = c->index->MakeFilter([&](const std::string& doc) {
+      filter = index->MakeFilter([&](const std::string& doc) {
         return (allowed.empty() || allowed.count(doc)) &&
                (input.doc_prefix.empty() || doc.rfind(input.doc_prefix, 0) == 0);
       });
       options.allowed = filter.data();
     }
     // Already on a pool worker: search sequentially rather than queue behind ourselves.
-    rag::Retriever retriever(c->index.get(), nullptr);
-    std::vector<rag::Hit> hits = retriever.Search(input.query, options);
+    rag::Retriever retriever(index, nullptr);
+    std::vector<std::string> terms = retriever.AnalyzeQuery(input.query);
+    std::vector<rag::ScoredSlot> bm25 = retriever.SearchBm25(terms, options);
+    if (!remote && options.kind != rag::RetrieverKind::kBm25) qvec = retriever.EmbedQuery(input.query);
+    std::vector<rag::Hit> hits = retriever.Fuse(terms, std::move(bm25), std::move(qvec), options);
     LATHE_ASSIGN_OR_RETURN(auto chunks, ChunksById(hits, hits.size()));
     std::vector<SearchHit> out;
     for (auto& h : hits) {
@@ -272,12 +312,13 @@ asio::awaitable<void> Assistant::Delay(int64_t ms) {
 }
 
 asio::awaitable<Result<std::string>> Assistant::RewriteQuery(const std::string& message,
-                                                             const std::vector<rag::Turn>& history) {
+                                                             const std::vector<rag::Turn>& history,
+                                                             Clock::time_point deadline) {
   if (llm_ != nullptr) {
     rag::LlmRequest request;
     request.messages = rag::BuildRewritePrompt(message, history);
     request.max_tokens = 64;
-    request.deadline = Clock::now() + std::chrono::milliseconds(config_.llm.timeout_ms);
+    request.deadline = deadline;
     Result<std::string> text = co_await llm_->Complete(request, nullptr);
     if (text.ok() && !text->empty()) {
       rewrites_->With({"llm"}).Add();
@@ -344,11 +385,7 @@ asio::awaitable<Result<ChatResult>> Assistant::Chat(const std::string& tenant, c
   auto embed_branch = [&]() -> asio::awaitable<std::vector<float>> {
     if (options.kind == rag::RetrieverKind::kBm25) co_return std::vector<float>{};
     co_await Delay(config_.testing.delay_embed_ms);
-    auto t0 = Clock::now();
-    std::vector<float> v = co_await net::RunOnPool(pool, [&] { return retriever.EmbedQuery(query); });
-    embed_seconds_->With({index->embedder()->id(), v.empty() ? "error" : "ok"})
-        .Observe(std::chrono::duration<double>(Clock::now() - t0).count());
-    co_return v;
+    co_return co_await EmbedQuery(index, query, start + std::chrono::milliseconds(config_.llm.timeout_ms));
   };
 
   const bool follow_up = rag::IsFollowUp(input.message, index->analyzer());
@@ -369,7 +406,8 @@ asio::awaitable<Result<ChatResult>> Assistant::Chat(const std::string& tenant, c
     if (!h.ok()) co_return h.status();
     history = std::move(*h);
     if (!history.empty()) {
-      auto rewritten = co_await RewriteQuery(input.message, history);
+      auto rewritten =
+          co_await RewriteQuery(input.message, history, start + std::chrono::milliseconds(config_.llm.timeout_ms));
       if (rewritten.ok()) {
         query = *rewritten;
         result.rewritten = query != input.message;
@@ -410,7 +448,10 @@ asio::awaitable<Result<ChatResult>> Assistant::Chat(const std::string& tenant, c
     if (!text.ok()) {
       answers_->With({backend, "error"}).Add();
       Status st = text.status();
-      co_return Status(st.code(), "the language model did not answer: " + st.message());
+      // The upstream refusing our request (bad key, unknown model) is the
+      // server's configuration problem, not the caller's: 500, not 400.
+      StatusCode code = st.code() == StatusCode::kInvalidArgument ? StatusCode::kInternal : st.code();
+      co_return Status(code, "the language model did not answer: " + st.message());
     }
     result.answer = rag::CheckCitations(*text, used);
     if (result.answer.removed_citations > 0) citations_removed_->With({backend}).Add(result.answer.removed_citations);
@@ -447,6 +488,11 @@ asio::awaitable<Result<ChatResult>> Assistant::Chat(const std::string& tenant, c
       std::lock_guard lock(catalog_mu_);
       if (stored_id.empty()) {
         LATHE_ASSIGN_OR_RETURN(stored_id, conversations_->Create(tenant, input.collection, now));
+        if (now - last_purge_ >= 3600) {  // expired conversations go at most an hour late
+          last_purge_ = now;
+          auto purged = conversations_->PurgeExpired(now);
+          if (!purged.ok()) LOG_WARN("purging expired conversations: {}", purged.status().ToString());
+        }
       }
       return conversations_->AppendTurn(stored_id, turn, now);
     });

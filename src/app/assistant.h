@@ -7,6 +7,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -111,8 +112,13 @@ class Assistant {
   // The first `top` hits as numbered passages, in rank order.
   Result<std::vector<rag::Passage>> Passages(const std::vector<rag::Hit>& hits, size_t top);
   boost::asio::awaitable<void> Delay(int64_t ms);
+  // The query's embedding (empty when the embedder failed), timed in the
+  // metrics. A remote embedder is awaited without holding a pool worker.
+  boost::asio::awaitable<std::vector<float>> EmbedQuery(const rag::CollectionIndex* index, const std::string& query,
+                                                        std::chrono::steady_clock::time_point deadline);
   boost::asio::awaitable<Result<std::string>> RewriteQuery(const std::string& message,
-                                                           const std::vector<rag::Turn>& history);
+                                                           const std::vector<rag::Turn>& history,
+                                                           std::chrono::steady_clock::time_point deadline);
 
   AppContext* const ctx_;
   const ServeConfig config_;
@@ -124,6 +130,7 @@ class Assistant {
 
   std::mutex catalog_mu_;  // guards ctx_->catalog and conversations_
   std::unique_ptr<rag::ConversationStore> conversations_;
+  int64_t last_purge_ = 0;  // unix seconds of the last purge of expired conversations
 
   std::mutex ingest_mu_;  // one ingest or delete at a time
   std::unique_ptr<rag::Catalog> ingest_catalog_;

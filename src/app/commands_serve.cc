@@ -58,6 +58,12 @@ int RunServe(AppContext* ctx, const ServeFlags& flags) {
     std::fprintf(stderr, "lathe serve: %s\n", llm.status().message().c_str());
     return 2;
   }
+  auto embedder = MakeRemoteEmbedder(config, &metrics);
+  if (!embedder.ok()) {
+    std::fprintf(stderr, "lathe serve: %s\n", embedder.status().message().c_str());
+    return embedder.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  ctx->settings.embedder_override = *embedder;
   Assistant assistant(ctx, config, &metrics, llm->get());
   st = assistant.Open();
   if (!st.ok()) {
@@ -70,8 +76,9 @@ int RunServe(AppContext* ctx, const ServeFlags& flags) {
     std::fprintf(stderr, "lathe serve: %s\n", st.message().c_str());
     return 1;
   }
-  std::printf("lathe: listening on http://%s:%u (answer backend: %s)\n", config.server.host.c_str(), server.port(),
-              config.answer.backend.c_str());
+  std::printf("lathe: listening on http://%s:%u (answer backend: %s, embeddings: %s)\n", config.server.host.c_str(),
+              server.port(), *llm ? (*llm)->name().c_str() : "extractive",
+              *embedder ? (*embedder)->id().c_str() : "built-in");
   std::fflush(stdout);
   st = assistant.LoadCollections();
   if (!st.ok()) {

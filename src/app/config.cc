@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <functional>
 #include <set>
@@ -55,6 +56,9 @@ std::vector<Field> Fields(ServeConfig* c) {
       {"embeddings", "base_url", Type::kString, &c->embeddings.base_url},
       {"embeddings", "model", Type::kString, &c->embeddings.model},
       {"embeddings", "api_key", Type::kString, &c->embeddings.api_key, true},
+      {"embeddings", "dim", Type::kInt, &c->embeddings.dim, false, 0, 65536},
+      {"embeddings", "query_prefix", Type::kString, &c->embeddings.query_prefix},
+      {"embeddings", "passage_prefix", Type::kString, &c->embeddings.passage_prefix},
       {"embeddings", "batch_size", Type::kInt, &c->embeddings.batch_size, false, 1, 2048},
       {"embeddings", "timeout_ms", Type::kInt, &c->embeddings.timeout_ms, false, 1, 600000},
       {"embeddings", "max_tries", Type::kInt, &c->embeddings.max_tries, false, 1, 10},
@@ -121,6 +125,7 @@ Status Assign(const Field& f, const std::string& text, const std::vector<std::st
         size_t used = 0;
         double d = std::stod(text, &used);
         if (used != text.size()) throw std::invalid_argument("trailing");
+        if (!std::isfinite(d)) return InvalidArgument(Name(f) + " must be a finite number, got '" + text + "'");
         *static_cast<double*>(f.target) = d;
         return Status::OK();
       } catch (const std::exception&) {
@@ -201,8 +206,13 @@ Status LoadConfigFile(const std::string& path, ServeConfig* config) {
         for (const auto& item : entry.second) items.push_back(item.as<std::string>());
         st = Assign(*field, "", &items);
       } else {
-        if (!entry.second.IsScalar()) return InvalidArgument(path + ": " + Name(*field) + " must be a single value");
-        st = Assign(*field, entry.second.Scalar(), nullptr);
+        if (entry.second.IsNull() && field->type == Type::kString) {
+          st = Assign(*field, "", nullptr);  // "api_key:" with nothing after it
+        } else if (!entry.second.IsScalar()) {
+          return InvalidArgument(path + ": " + Name(*field) + " must be a single value");
+        } else {
+          st = Assign(*field, entry.second.Scalar(), nullptr);
+        }
       }
       if (!st.ok()) return InvalidArgument(path + ": " + st.message());
     }
@@ -246,7 +256,10 @@ Status ValidateConfig(const ServeConfig& c) {
   if (c.answer.retriever != "hybrid" && c.answer.retriever != "bm25" && c.answer.retriever != "vector") {
     return InvalidArgument("answer.retriever must be hybrid, bm25 or vector, got '" + c.answer.retriever + "'");
   }
-  if (c.answer.abstain_threshold < 0 || c.answer.abstain_threshold > 1) {
+  if (c.llm.temperature < 0 || c.llm.temperature > 2) {
+    return InvalidArgument("llm.temperature must be between 0 and 2");
+  }
+  if (!(c.answer.abstain_threshold >= 0 && c.answer.abstain_threshold <= 1)) {
     return InvalidArgument("answer.abstain_threshold must be between 0 and 1");
   }
   return Status::OK();

@@ -35,8 +35,11 @@ struct EmbeddingsConfig {
   std::string base_url;
   std::string model = "text-embedding-3-small";
   std::string api_key;  // secret; prefer LATHE_EMBEDDINGS_API_KEY
+  int64_t dim = 0;  // vector size; 0: asked of the server at start
+  std::string query_prefix;    // prepended to queries (E5/BGE-style models want "query: ")
+  std::string passage_prefix;  // prepended to chunks ("passage: ")
   int64_t batch_size = 64;
-  int64_t timeout_ms = 10000;
+  int64_t timeout_ms = 10000;  // one request's limit (a whole call may retry max_tries times)
   int64_t max_tries = 3;
   int64_t max_concurrent = 8;
 };

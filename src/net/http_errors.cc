@@ -37,6 +37,7 @@ const char* ErrorTypeFor(int http_status) {
 }
 
 static std::string SnakeName(StatusCode code) {
+  if (code == StatusCode::kIOError) return "io_error";
   std::string name = StatusCodeName(code), out;
   for (size_t i = 0; i < name.size(); ++i) {
     char c = name[i];

@@ -1,6 +1,7 @@
 // RetryPolicy: when and how long to wait before retrying an upstream call.
-// Exponential backoff with full jitter (a uniformly random wait in
-// [0, min(max_backoff, base_backoff * 2^retry))), a cap on tries, and the
+// Exponential backoff with full jitter (before retry r = 1, 2, ... a
+// uniformly random wait in [0, min(max_backoff, base_backoff * 2^(r-1))]), a
+// cap on tries, and the
 // server's Retry-After honoured when it fits before the caller's deadline.
 // Which outcomes are retryable is decided here too: connection failures,
 // resets, HTTP 429 and 5xx. Thread-safe (the random source is locked).

@@ -5,8 +5,12 @@
 namespace lathe::rag {
 
 Result<std::unique_ptr<EmbedderStore>> EmbedderStore::Create(std::string data_dir, EmbedderOptions options,
-                                                             CpuPool* pool) {
+                                                             CpuPool* pool, std::shared_ptr<const Embedder> fixed) {
   std::unique_ptr<EmbedderStore> store(new EmbedderStore(std::move(data_dir), options, pool));
+  if (fixed) {
+    store->stateless_ = std::move(fixed);
+    return store;
+  }
   if (options.kind == "lsa") {
     if (options.dim < 2 || options.dim > 4096) return InvalidArgument("embedder dim must be in [2, 4096]");
     return store;

@@ -20,10 +20,12 @@ namespace lathe::rag {
 
 class EmbedderStore {
  public:
-  // Fails on an unknown embedder kind or bad dimension.
-  static Result<std::unique_ptr<EmbedderStore>> Create(std::string data_dir, EmbedderOptions options, CpuPool* pool);
+  // Fails on an unknown embedder kind or bad dimension. With fixed set (a
+  // remote embedder), every collection uses it and options are ignored.
+  static Result<std::unique_ptr<EmbedderStore>> Create(std::string data_dir, EmbedderOptions options, CpuPool* pool,
+                                                       std::shared_ptr<const Embedder> fixed = nullptr);
 
-  bool trainable() const { return options_.kind == "lsa"; }
+  bool trainable() const { return !stateless_ && options_.kind == "lsa"; }
 
   // The collection's embedder. For a trained kind with no model yet: when the
   // collection has chunks, trains one from them; otherwise returns nullptr

@@ -6,6 +6,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 #include <cmath>
 #include <cstring>
@@ -173,45 +174,51 @@ Status RemoteEmbedder::Embed(const std::vector<std::string>& texts, bool is_quer
   return EmbedBatches(texts, is_query, out);
 }
 
-// out == nullptr: only learn the dimension (the probe in Create).
+// Embeds texts[begin, end) in one request (with the caller's retries) into
+// out's rows begin..end; out == nullptr only learns the dimension (the probe).
+// Runs on the embedder's I/O thread.
+asio::awaitable<Status> RemoteEmbedder::EmbedBatch(const std::vector<std::string>* texts, size_t begin, size_t end,
+                                                   bool is_query, float* out, Clock::time_point deadline) const {
+  const std::string& prefix = is_query ? options_.query_prefix : options_.passage_prefix;
+  nlohmann::json input = nlohmann::json::array();
+  for (size_t i = begin; i < end; ++i) input.push_back(prefix + (*texts)[i]);
+  const std::string body = nlohmann::json{{"model", options_.model}, {"input", std::move(input)},
+                                          {"encoding_format", "float"}}
+                               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::vector<float> vectors;
+  Status status = co_await caller_->Run(deadline, [&](milliseconds timeout) {
+    net::ClientRequest request;
+    request.url = endpoint_;
+    request.headers.emplace_back("Content-Type", "application/json");
+    if (!options_.api_key.empty()) request.headers.emplace_back("Authorization", "Bearer " + options_.api_key);
+    request.body = body;
+    request.timeout = timeout;
+    request.deadline = std::min(deadline, Clock::now() + timeout);
+    return EmbedOnce(http_.get(), std::move(request), what_, end - begin, &dim_, &vectors);
+  });
+  if (!status.ok()) co_return status;
+  if (out != nullptr) {
+    const int d = dim();
+    float* rows = out + begin * static_cast<size_t>(d);
+    std::memcpy(rows, vectors.data(), vectors.size() * sizeof(float));
+    for (size_t i = 0; i < end - begin; ++i) Normalise(rows + i * static_cast<size_t>(d), d);
+  }
+  co_return Status::OK();
+}
+
 Status RemoteEmbedder::EmbedBatches(const std::vector<std::string>& texts, bool is_query, float* out) const {
   const Clock::time_point deadline = Clock::now() + options_.call_timeout;
-  const std::string& prefix = is_query ? options_.query_prefix : options_.passage_prefix;
   const size_t batch = static_cast<size_t>(options_.batch_size);
   auto failed = std::make_shared<std::atomic<bool>>(false);
 
   // One coroutine per batch on the I/O thread; the limiter inside the caller
   // keeps at most max_concurrent of them talking to the server.
-  auto embed_batch = [this, &texts, &prefix, out, deadline, failed](size_t begin,
-                                                                    size_t end) -> asio::awaitable<Status> {
+  auto embed_batch = [this, &texts, is_query, out, deadline, failed](size_t begin,
+                                                                     size_t end) -> asio::awaitable<Status> {
     if (failed->load()) co_return Status(StatusCode::kUnavailable, "skipped after another batch failed");
-    nlohmann::json input = nlohmann::json::array();
-    for (size_t i = begin; i < end; ++i) input.push_back(prefix + texts[i]);
-    const std::string body = nlohmann::json{{"model", options_.model}, {"input", std::move(input)},
-                                            {"encoding_format", "float"}}
-                                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    std::vector<float> vectors;
-    Status status = co_await caller_->Run(deadline, [&](milliseconds timeout) {
-      net::ClientRequest request;
-      request.url = endpoint_;
-      request.headers.emplace_back("Content-Type", "application/json");
-      if (!options_.api_key.empty()) request.headers.emplace_back("Authorization", "Bearer " + options_.api_key);
-      request.body = body;
-      request.timeout = timeout;
-      request.deadline = std::min(deadline, Clock::now() + timeout);
-      return EmbedOnce(http_.get(), std::move(request), what_, end - begin, &dim_, &vectors);
-    });
-    if (!status.ok()) {
-      failed->store(true);
-      co_return status;
-    }
-    if (out != nullptr) {
-      const int d = dim();
-      float* rows = out + begin * static_cast<size_t>(d);
-      std::memcpy(rows, vectors.data(), vectors.size() * sizeof(float));
-      for (size_t i = 0; i < end - begin; ++i) Normalise(rows + i * static_cast<size_t>(d), d);
-    }
-    co_return Status::OK();
+    Status status = co_await EmbedBatch(&texts, begin, end, is_query, out, deadline);
+    if (!status.ok()) failed->store(true);
+    co_return status;
   };
 
   std::vector<std::future<Status>> futures;
@@ -231,6 +238,24 @@ Status RemoteEmbedder::EmbedBatches(const std::vector<std::string>& texts, bool 
     if (!status.ok() && (first_error.ok() || first_error.message().rfind("skipped", 0) == 0)) first_error = status;
   }
   return first_error;
+}
+
+asio::awaitable<Status> RemoteEmbedder::EmbedAsync(const std::vector<std::string>& texts, bool is_query, float* out,
+                                                   Clock::time_point deadline) const {
+  if (texts.empty()) co_return Status::OK();
+  if (out == nullptr) co_return InvalidArgument("RemoteEmbedder::EmbedAsync: out is null");
+  deadline = std::min(deadline, Clock::now() + options_.call_timeout);
+  const size_t batch = static_cast<size_t>(options_.batch_size);
+  // The batches one after another on the embedder's I/O thread; the caller
+  // resumes on its own executor.
+  auto all = [this, &texts, is_query, out, deadline, batch]() -> asio::awaitable<Status> {
+    for (size_t begin = 0; begin < texts.size(); begin += batch) {
+      Status st = co_await EmbedBatch(&texts, begin, std::min(texts.size(), begin + batch), is_query, out, deadline);
+      if (!st.ok()) co_return st;
+    }
+    co_return Status::OK();
+  };
+  co_return co_await asio::co_spawn(*io_, all(), asio::use_awaitable);
 }
 
 }  // namespace lathe::rag

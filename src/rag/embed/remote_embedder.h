@@ -6,6 +6,7 @@
 // Vectors are L2-normalised and their dimension checked. Thread-safe.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -69,10 +70,20 @@ class RemoteEmbedder : public Embedder {
   // On error the contents of out are unspecified. Must not be called from
   // inside a coroutine on an I/O thread (it blocks).
   Status Embed(const std::vector<std::string>& texts, bool is_query, float* out) const override;
+  // Embed for coroutines (the server's I/O threads): the requests run on the
+  // embedder's own I/O thread, batches one after another, and the caller
+  // resumes on its executor without holding a thread while it waits. Ends at
+  // deadline or after call_timeout, whichever comes first. texts and out
+  // must stay alive until it completes.
+  boost::asio::awaitable<Status> EmbedAsync(const std::vector<std::string>& texts, bool is_query, float* out,
+                                            std::chrono::steady_clock::time_point deadline) const;
 
  private:
   explicit RemoteEmbedder(RemoteEmbedderOptions options);
   Status EmbedBatches(const std::vector<std::string>& texts, bool is_query, float* out) const;
+  boost::asio::awaitable<Status> EmbedBatch(const std::vector<std::string>* texts, size_t begin, size_t end,
+                                            bool is_query, float* out,
+                                            std::chrono::steady_clock::time_point deadline) const;
 
   // Constant after construction.
   const RemoteEmbedderOptions options_;
