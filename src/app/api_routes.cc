@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <algorithm>
 #include <filesystem>
 
 #include "common/clock.h"
@@ -183,6 +184,10 @@ asio::awaitable<Response> PostDocuments(RouteContext* rc, Exchange& ex) {
                                      "file '" + part.filename +
                                          "' is not a supported format (.md, .html, .txt, .pdf, .jsonl)",
                                      "unsupported_format");
+      }
+      if (std::find(files.begin(), files.end(), name) != files.end()) {
+        co_return net::ErrorResponse(400, "two files in one upload are both named '" + name + "'; document ids come from file names",
+                                     "duplicate_file_name");
       }
       Status st = AtomicWriteFile(dir + "/" + name, part.data, false);
       if (!st.ok()) co_return net::ErrorResponse(st);

@@ -63,6 +63,10 @@ asio::awaitable<bool> Exchange::StartEvents(int status) {
   res.set(http::field::content_type, "text/event-stream");
   res.set(http::field::cache_control, "no-cache");
   res.set("X-Accel-Buffering", "no");
+  if (!cors_origin_.empty()) {
+    res.set(http::field::access_control_allow_origin, cors_origin_);
+    res.set(http::field::vary, "Origin");
+  }
   res.keep_alive(request_.keep_alive());
   res.chunked(true);
   streaming_ = true;
@@ -285,6 +289,18 @@ asio::awaitable<void> HttpServer::Serve(std::shared_ptr<Connection> connection) 
       stream.expires_after(options_.write_timeout);
       co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
     };
+    // The rest of the request must arrive within the read timeout. A timer
+    // cancels the read rather than the stream's own expiry, which would close
+    // the socket before the 408 could be written.
+    stream.expires_never();
+    bool read_timed_out = false;
+    asio::steady_timer read_timer(stream.get_executor(), options_.read_timeout);
+    read_timer.async_wait([&stream, &read_timed_out](beast::error_code timer_ec) {
+      if (timer_ec) return;  // cancelled: the request arrived in time (or the frame is gone)
+      read_timed_out = true;
+      beast::error_code ignored;
+      stream.socket().cancel(ignored);
+    });
     auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
     if (!ec) {
       auto& header = parser.get();
@@ -294,6 +310,8 @@ asio::awaitable<void> HttpServer::Serve(std::shared_ptr<Connection> connection) 
       }
       std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
     }
+    read_timer.cancel();
+    if (read_timed_out && ec == asio::error::operation_aborted) ec = beast::error::timeout;
     if (ec == http::error::body_limit) {
       co_await reply_error(413,
                            "request body exceeds the limit of " + std::to_string(options_.max_body_bytes) + " bytes",
@@ -339,7 +357,7 @@ asio::awaitable<void> HttpServer::Serve(std::shared_ptr<Connection> connection) 
         res = Response{http::status::no_content, req.version()};
         res.set(http::field::access_control_allow_origin, origin);
         res.set(http::field::access_control_allow_methods, "GET, POST, DELETE, OPTIONS");
-        res.set(http::field::access_control_allow_headers, "Authorization, Content-Type");
+        res.set(http::field::access_control_allow_headers, "Authorization, Content-Type, X-API-Key");
         res.set(http::field::access_control_max_age, "600");
         res.set(http::field::vary, "Origin");
       } else {
@@ -358,6 +376,9 @@ asio::awaitable<void> HttpServer::Serve(std::shared_ptr<Connection> connection) 
         route = match.pattern;
         exchange.params_ = std::move(match.params);
         exchange.route_ = route;
+        if (auto origin = req.find(http::field::origin); origin != req.end() && OriginAllowed(origin->value())) {
+          exchange.cors_origin_ = std::string(origin->value());
+        }
         try {
           res = co_await (*match.handler)(exchange);
         } catch (const std::exception& e) {

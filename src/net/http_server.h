@@ -87,6 +87,7 @@ class Exchange {
   bool streaming_ = false;
   bool stream_broken_ = false;
   int stream_status_ = 200;
+  std::string cors_origin_;  // allowed Origin of the request, echoed on event streams
 };
 
 using Handler = std::function<boost::asio::awaitable<Response>(Exchange&)>;

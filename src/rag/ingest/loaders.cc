@@ -414,6 +414,8 @@ Result<ParsedDocument> LoadText(std::string_view data) {
   doc.format = "txt";
   ParsePlainText(data, &doc, /*first_line_is_title=*/true,
                  [](const std::string& line) { return IsAllCaps(line) && LooksLikeHeading(line); });
+  // A one-line file is its own content, not only a title.
+  if (doc.blocks.empty() && !doc.title.empty()) doc.blocks.push_back({Block::Kind::kParagraph, 0, doc.title});
   LATHE_RETURN_IF_ERROR(RequireText(doc));
   return doc;
 }

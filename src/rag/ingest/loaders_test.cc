@@ -238,6 +238,14 @@ TEST(LoadText, FirstLineIsTheTitle) {
   EXPECT_FALSE(Contains(AllText(*doc), "Tracking your order"));
 }
 
+TEST(LoadText, AOneLineFileIsAlsoItsBody) {
+  Result<ParsedDocument> doc = LoadText("Customer parking is free for the first ninety minutes.\n");
+  ASSERT_TRUE(doc.ok()) << doc.status().ToString();
+  EXPECT_EQ(doc->title, "Customer parking is free for the first ninety minutes.");
+  ASSERT_EQ(doc->blocks.size(), 1u);
+  EXPECT_EQ(doc->blocks[0].text, doc->title);
+}
+
 TEST(LoadText, AllCapsLinesBecomeHeadings) {
   ParsedDocument doc = LoadText(kText).value();
   std::vector<std::string> headings;
@@ -265,8 +273,8 @@ TEST(LoadText, WindowsLineEndings) {
   EXPECT_EQ(doc.blocks[0].text, "Body text here.");
 }
 
-TEST(LoadText, TitleOnlyIsRejected) {
-  Result<ParsedDocument> doc = LoadText("Just a title\n\n\n");
+TEST(LoadText, BlankLinesOnlyIsRejected) {
+  Result<ParsedDocument> doc = LoadText("\n  \n\t\n");
   ASSERT_FALSE(doc.ok());
   EXPECT_EQ(doc.status().code(), StatusCode::kInvalidArgument);
 }
