@@ -27,6 +27,7 @@ packages=(
   postgresql                  # a real server, started by the test harness
   groff-base groff            # builds the sample PDFs (scripts/make-sample-pdfs.sh)
   poppler-utils
+  curl                        # an independent HTTP client for the OpenAI-facade test
 )
 
 missing=()

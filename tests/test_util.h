@@ -151,6 +151,18 @@ class Child {
     }
     return status;
   }
+  // Sends sig; the child keeps running until Wait.
+  void Signal(int sig) {
+    if (pid_ > 0) kill(pid_, sig);
+  }
+  // Reaps the child; its exit code (128 + signal when killed), -1 if none.
+  int Wait() {
+    if (pid_ <= 0) return -1;
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
   pid_t pid() const { return pid_; }
 
  private:
