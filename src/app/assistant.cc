@@ -65,6 +65,19 @@ Assistant::Assistant(AppContext* ctx, const ServeConfig& config, net::MetricsReg
 Status Assistant::Open() {
   LATHE_RETURN_IF_ERROR(ctx_->Open());
   conversations_ = std::make_unique<rag::ConversationStore>(ctx_->catalog->db(), config_.conversations.ttl_hours * 3600);
+  turn_writer_ = std::make_unique<TurnWriter>(
+      &ctx_->pool->executor_pool(),
+      [this](std::vector<rag::ConversationStore::NewTurn*>& turns) -> Status {
+        std::lock_guard lock(catalog_mu_);
+        const int64_t now = UnixSeconds();
+        if (now - last_purge_ >= 3600) {  // expired conversations go at most an hour late
+          last_purge_ = now;
+          auto purged = conversations_->PurgeExpired(now);
+          if (!purged.ok()) LOG_WARN("purging expired conversations: {}", purged.status().ToString());
+        }
+        return conversations_->AppendTurns(turns, now);
+      },
+      metrics_);
   LATHE_ASSIGN_OR_RETURN(ingest_catalog_, rag::Catalog::Open(ctx_->settings.data_dir));
   ingester_ = std::make_unique<rag::Ingester>(ingest_catalog_.get(), ctx_->settings.data_dir, ctx_->embedders.get(),
                                               ctx_->settings.index, ctx_->pool.get());
@@ -483,20 +496,14 @@ asio::awaitable<Result<ChatResult>> Assistant::Chat(const std::string& tenant, c
       citations.push_back({{"n", ct.n}, {"doc_id", ct.doc_id}, {"chunk_id", ct.chunk_id}, {"title", ct.title},
                            {"quote", ct.quote}});
     }
-    rag::StoredTurn turn{input.message, query, result.answer.text, citations.dump(), result.answer.abstained, now};
-    Status st = co_await net::RunOnPool(pool, [&]() -> Status {
-      std::lock_guard lock(catalog_mu_);
-      if (stored_id.empty()) {
-        LATHE_ASSIGN_OR_RETURN(stored_id, conversations_->Create(tenant, input.collection, now));
-        if (now - last_purge_ >= 3600) {  // expired conversations go at most an hour late
-          last_purge_ = now;
-          auto purged = conversations_->PurgeExpired(now);
-          if (!purged.ok()) LOG_WARN("purging expired conversations: {}", purged.status().ToString());
-        }
-      }
-      return conversations_->AppendTurn(stored_id, turn, now);
-    });
-    if (!st.ok()) co_return st;
+    rag::ConversationStore::NewTurn turn;
+    turn.id = stored_id;
+    turn.tenant = tenant;
+    turn.collection = input.collection;
+    turn.turn = {input.message, query, result.answer.text, citations.dump(), result.answer.abstained, now};
+    auto id = co_await turn_writer_->Append(std::move(turn));
+    if (!id.ok()) co_return id.status();
+    stored_id = *id;
     result.conversation_id = stored_id;
   }
   result.total_ms = MsSince(start);

@@ -19,6 +19,7 @@
 #include "app/api_keys.h"
 #include "app/app_context.h"
 #include "app/config.h"
+#include "app/turn_writer.h"
 #include "net/metrics.h"
 #include "rag/answer/conversation_store.h"
 #include "rag/answer/llm.h"
@@ -130,7 +131,8 @@ class Assistant {
 
   std::mutex catalog_mu_;  // guards ctx_->catalog and conversations_
   std::unique_ptr<rag::ConversationStore> conversations_;
-  int64_t last_purge_ = 0;  // unix seconds of the last purge of expired conversations
+  int64_t last_purge_ = 0;  // unix seconds of the last purge of expired conversations; guarded by catalog_mu_
+  std::unique_ptr<TurnWriter> turn_writer_;  // stores chats' turns in group commits
 
   std::mutex ingest_mu_;  // one ingest or delete at a time
   std::unique_ptr<rag::Catalog> ingest_catalog_;

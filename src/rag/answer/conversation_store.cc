@@ -56,6 +56,40 @@ Status ConversationStore::AppendTurn(const std::string& id, const StoredTurn& tu
   return tx.Commit();
 }
 
+Status ConversationStore::AppendTurns(std::vector<NewTurn*>& turns, int64_t now) {
+  if (turns.empty()) return Status::OK();
+  storage::Transaction tx(db_);
+  LATHE_RETURN_IF_ERROR(tx.status());
+  LATHE_ASSIGN_OR_RETURN(auto create, db_->Prepare("INSERT INTO conversations (id, tenant, collection, created_at, "
+                                                   "expires_at) VALUES (?, ?, ?, ?, ?)"));
+  LATHE_ASSIGN_OR_RETURN(auto insert, db_->Prepare("INSERT INTO turns (conversation_id, user_message, query, answer, "
+                                                   "citations, abstained, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+  LATHE_ASSIGN_OR_RETURN(auto extend, db_->Prepare("UPDATE conversations SET expires_at = ? WHERE id = ?"));
+  for (NewTurn* t : turns) {
+    if (t->id.empty()) {
+      t->id = "conv_" + RandomHex(12);
+      create.Bind(1, t->id).Bind(2, t->tenant).Bind(3, t->collection).Bind(4, now).Bind(5, now + ttl_seconds_);
+      LATHE_RETURN_IF_ERROR(create.Run());
+      create.Reset();
+    } else {
+      extend.Bind(1, now + ttl_seconds_).Bind(2, t->id);
+      LATHE_RETURN_IF_ERROR(extend.Run());
+      extend.Reset();
+      if (db_->Changes() == 0) {
+        t->status = NotFound("conversation '" + t->id + "' does not exist or has expired");
+        continue;
+      }
+    }
+    t->status = Status::OK();
+    const StoredTurn& turn = t->turn;
+    insert.Bind(1, t->id).Bind(2, turn.user).Bind(3, turn.query).Bind(4, turn.answer).Bind(5, turn.citations_json);
+    insert.Bind(6, static_cast<int64_t>(turn.abstained ? 1 : 0)).Bind(7, now);
+    LATHE_RETURN_IF_ERROR(insert.Run());
+    insert.Reset();
+  }
+  return tx.Commit();
+}
+
 Result<int64_t> ConversationStore::PurgeExpired(int64_t now) {
   LATHE_ASSIGN_OR_RETURN(auto st, db_->Prepare("DELETE FROM conversations WHERE expires_at <= ?"));
   st.Bind(1, now);

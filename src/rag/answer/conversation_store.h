@@ -43,6 +43,20 @@ class ConversationStore {
   Result<Conversation> Get(const std::string& id, const std::string& tenant, int64_t now, size_t max_turns = 1000);
   // Appends a turn and extends the conversation's life to now + ttl.
   Status AppendTurn(const std::string& id, const StoredTurn& turn, int64_t now);
+
+  // Many turns in one transaction (one fsync): each NewTurn with an empty id
+  // starts a new conversation and gets its id; the others are appended to
+  // theirs, or get status NotFound when theirs has meanwhile been purged
+  // (the rest are stored all the same). A database error fails them all and
+  // stores none.
+  struct NewTurn {
+    std::string id;  // empty: create a conversation for tenant and collection
+    std::string tenant;
+    std::string collection;
+    StoredTurn turn;
+    Status status;  // set by AppendTurns
+  };
+  Status AppendTurns(std::vector<NewTurn*>& turns, int64_t now);
   // Deletes expired conversations; returns how many.
   Result<int64_t> PurgeExpired(int64_t now);
 
