@@ -10,6 +10,8 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <faiss/utils/distances.h>
+
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -36,7 +38,16 @@ int main(int argc, char** argv) {
   cli.add_option("--threads", ctx.settings.threads);
   cli.add_option("--nprobe", ctx.settings.index.vector.nprobe, "IVF cells visited per query");
   cli.add_option("--ann-threshold", ctx.settings.index.vector.ann_threshold, "vectors above which IVF is built");
+  std::string kernel = "eigen";
+  cli.add_option("--exact-kernel", kernel, "exact vector search: eigen (lathe's default) or faiss")
+      ->check(CLI::IsMember({"eigen", "faiss"}));
+  int blas_threshold = -1;
+  cli.add_option("--faiss-blas-threshold", blas_threshold,
+                 "queries from which FAISS's exact search uses BLAS (FAISS default 20; lathe sets 1)");
   CLI11_PARSE(cli, argc, argv);
+  if (blas_threshold >= 0) faiss::distance_compute_blas_threshold = blas_threshold;
+  ctx.settings.index.vector.exact_kernel = kernel == "faiss" ? rag::VectorIndexOptions::ExactKernel::kFaiss
+                                                             : rag::VectorIndexOptions::ExactKernel::kEigen;
   ctx.settings.log_level = "warn";
   if (Status st = ctx.Open(); !st.ok()) {
     std::cerr << st.ToString() << "\n";
@@ -55,7 +66,7 @@ int main(int argc, char** argv) {
   }
   rag::Retriever retriever(index->get(), ctx.pool.get());
   json out = {{"collection", collection}, {"chunks", (*index)->live_chunks()},
-              {"vector_index", (*index)->vectors().is_approximate() ? "ivf" : "flat"}, {"queries", queries.size()},
+              {"vector_index", (*index)->vectors().is_approximate() ? "ivf" : "flat"}, {"exact_kernel", kernel}, {"queries", queries.size()},
               {"threads", ctx.pool->size()}, {"nlist", (*index)->vectors().nlist()},
               {"nprobe", ctx.settings.index.vector.nprobe},
               {"results", json::array()}};

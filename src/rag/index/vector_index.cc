@@ -1,5 +1,6 @@
 #include "rag/index/vector_index.h"
 
+#include <Eigen/Core>
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexIVFFlat.h>
 #include <faiss/impl/AuxIndexStructures.h>
@@ -108,25 +109,33 @@ void VectorIndex::Optimize() {
   if (!ivf_ && alive_.size() > options_.ann_threshold) BuildIvf();
 }
 
+// Scores every live, allowed slot with one matrix-vector product and keeps
+// the k best.
 std::vector<ScoredSlot> VectorIndex::SearchAllowedExactly(const float* query, size_t k, const uint8_t* allowed) const {
+  const size_t n = alive_.size();
+  using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  Eigen::Map<const RowMajor> xb(flat_->get_xb(), static_cast<Eigen::Index>(n), dim_);
+  Eigen::Map<const Eigen::VectorXf> q(query, dim_);
+  Eigen::VectorXf scores = xb * q;
   std::vector<ScoredSlot> all;
-  const float* xb = flat_->get_xb();
-  for (size_t s = 0; s < alive_.size(); ++s) {
+  all.reserve(allowed == nullptr ? live_ : 64);
+  for (size_t s = 0; s < n; ++s) {
     if (!alive_[s] || (allowed != nullptr && !allowed[s])) continue;
-    const float* v = xb + s * static_cast<size_t>(dim_);
-    float dot = 0;
-    for (int i = 0; i < dim_; ++i) dot += v[i] * query[i];
-    all.push_back(ScoredSlot{static_cast<uint32_t>(s), dot});
+    all.push_back(ScoredSlot{static_cast<uint32_t>(s), scores[static_cast<Eigen::Index>(s)]});
   }
   size_t top = std::min(k, all.size());
-  std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(top), all.end(), Better);
-  all.resize(top);
+  if (top < all.size()) {
+    std::nth_element(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(top), all.end(), Better);
+    all.resize(top);
+  }
+  std::sort(all.begin(), all.end(), Better);
   return all;
 }
 
 std::vector<ScoredSlot> VectorIndex::SearchExact(const float* query, size_t k, const uint8_t* allowed) const {
   if (live_ == 0 || k == 0) return {};
   k = std::min(k, alive_.size());
+  if (options_.exact_kernel == VectorIndexOptions::ExactKernel::kEigen) return SearchAllowedExactly(query, k, allowed);
   std::vector<float> distances(k);
   std::vector<idx_t> labels(k);
   SlotSelector selector(alive_, allowed);

@@ -33,6 +33,10 @@ struct VectorIndexOptions {
   // Filters that allow fewer slots than this fraction are scored exactly.
   float exact_filter_fraction = 0.05f;
   int build_threads = 0;  // threads for training and filling IVF; 0: all cores
+  // Exact search: one matrix-vector product with Eigen (vectorised), or
+  // FAISS's IndexFlatIP, whose single-query path in Debian's baseline build
+  // is a scalar loop (bench/search_latency --exact-kernel; benchmarks.md).
+  enum class ExactKernel { kEigen, kFaiss } exact_kernel = ExactKernel::kEigen;
 };
 
 class VectorIndex {
