@@ -317,19 +317,21 @@ TEST_F(ServeApi, UploadsListsAndDeletesDocuments) {
           "Content-Type: text/markdown\r\n\r\n# Gift cards\n\nGift cards never expire and can be topped up.\r\n";
   body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"parking.txt\"\r\n\r\n"
           "Customer parking is free for the first ninety minutes.\r\n";
+  body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\".returns.text\"\r\n\r\n"
+          "Returns are accepted within thirty days with the receipt.\r\n";
   body += "--" + boundary + "--\r\n";
   HttpResult multi = Http(server_->port(), "POST", c, body,
                           {{"Authorization", "Bearer " + *acme_admin_},
                            {"Content-Type", "multipart/form-data; boundary=" + boundary}});
   ASSERT_EQ(multi.status, 201) << multi.body;
-  EXPECT_EQ(multi.Json()["added"], 2);
+  EXPECT_EQ(multi.Json()["added"], 3);  // a hidden name loses its dot, not its content
 
   HttpResult list = server_->Get(c, *acme_);
   ASSERT_EQ(list.status, 200);
   std::set<std::string> ids;
   json documents = list.Json();
   for (const auto& d : documents["data"]) ids.insert(d["id"]);
-  EXPECT_EQ(ids, (std::set<std::string>{"faq/loyalty", "gift-cards.md", "parking.txt"}));
+  EXPECT_EQ(ids, (std::set<std::string>{"faq/loyalty", "gift-cards.md", "parking.txt", "returns.text"}));
 
   HttpResult hit = server_->Post("/v1/search", {{"collection", "uploads"}, {"query", "when do loyalty points expire"}},
                                  *acme_);

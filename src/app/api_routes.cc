@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "common/clock.h"
+#include "rag/ingest/loaders.h"
 #include "common/file_util.h"
 #include "common/logging.h"
 #include "common/random_id.h"
@@ -141,19 +142,14 @@ Response ErrorFor(const Status& st) {
   return res;
 }
 
+// The uploaded file's base name with unusual characters replaced; leading
+// dots are dropped, since the ingester passes over hidden files.
 std::string SafeFileName(const std::string& name) {
   std::string base = std::filesystem::path(name).filename().string();
   std::string out;
   for (char c : base) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_') ? c : '_';
-  if (out.empty() || out == "." || out == "..") return "";
+  out.erase(0, out.find_first_not_of('.'));
   return out;
-}
-
-bool SupportedExtension(const std::string& name) {
-  std::string ext = std::filesystem::path(name).extension().string();
-  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return ext == ".md" || ext == ".markdown" || ext == ".html" || ext == ".htm" || ext == ".txt" || ext == ".pdf" ||
-         ext == ".jsonl";
 }
 
 asio::awaitable<Response> PostDocuments(RouteContext* rc, Exchange& ex) {
@@ -179,10 +175,11 @@ asio::awaitable<Response> PostDocuments(RouteContext* rc, Exchange& ex) {
     for (const auto& part : *parts) {
       if (part.filename.empty()) continue;
       std::string name = SafeFileName(part.filename);
-      if (name.empty() || !SupportedExtension(name)) {
+      if (name.empty() || rag::FormatForPath(name).empty()) {
         co_return net::ErrorResponse(415,
                                      "file '" + part.filename +
-                                         "' is not a supported format (.md, .html, .txt, .pdf, .jsonl)",
+                                         "' is not a supported format (.md, .markdown, .html, .htm, .txt, .text, "
+                                         ".pdf, .jsonl)",
                                      "unsupported_format");
       }
       if (std::find(files.begin(), files.end(), name) != files.end()) {

@@ -75,6 +75,9 @@ asio::awaitable<bool> Exchange::StartEvents(int status) {
   stream.expires_after(std::chrono::seconds(30));
   http::response_serializer<http::empty_body> sr{res};
   auto [ec, n] = co_await http::async_write_header(stream, sr, asio::as_tuple(asio::use_awaitable));
+  // The limit is for one write; a pause between events (a slow model) must
+  // not count against the next one.
+  stream.expires_never();
   if (ec) stream_broken_ = true;
   co_return !ec;
 }
@@ -85,6 +88,7 @@ asio::awaitable<bool> Exchange::SendEvent(std::string_view text) {
   stream.expires_after(std::chrono::seconds(30));
   auto [ec, n] = co_await asio::async_write(stream, http::make_chunk(asio::const_buffer(text.data(), text.size())),
                                             asio::as_tuple(asio::use_awaitable));
+  stream.expires_never();
   if (ec) stream_broken_ = true;
   co_return !ec;
 }
