@@ -437,7 +437,7 @@ asio::awaitable<Result<ChatResult>> Assistant::Chat(const std::string& tenant, c
     return Passages(hits, options.k);
   });
   if (!passages.ok()) co_return passages.status();
-  result.evidence = rag::EvidenceScore(index->bm25(), index->analyzer(), terms, *passages);
+  result.evidence = rag::EvidenceScore(*index, terms, *passages);
   result.retrieve_ms = MsSince(start);
 
   const auto gen_start = Clock::now();

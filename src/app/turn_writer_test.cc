@@ -117,11 +117,12 @@ TEST(TurnWriter, TurnsQueuedDuringACommitShareTheNext) {
     ids.insert(r.value());
   }
   EXPECT_EQ(ids.size(), 200u);  // every caller its own conversation
-  // The first commit took what was queued when it started (at least one);
-  // everything queued while it was held went out in one more.
-  ASSERT_EQ(commits.size(), 2u);
-  EXPECT_GE(commits[0], 1u);
-  EXPECT_EQ(commits[0] + commits[1], 200u);
+  // The first commit took what was queued when it started (all 200 if the
+  // pool was slow to start); everything queued while it was held went out in
+  // one more.
+  ASSERT_GE(commits.size(), 1u);
+  ASSERT_LE(commits.size(), 2u);
+  EXPECT_EQ(commits[0] + (commits.size() == 2 ? commits[1] : 0), 200u);
   for (const auto& id : ids) {
     auto c = f.store.Get(id, "acme", 5001);
     ASSERT_TRUE(c.ok()) << id;

@@ -112,6 +112,15 @@ float Bm25Index::Idf(const std::string& term) const {
   return static_cast<float>(std::log(1.0 + (n - df + 0.5) / (df + 0.5)));
 }
 
+bool Bm25Index::Contains(const std::string& term, uint32_t slot) const {
+  if (!alive(slot)) return false;
+  auto it = term_ids_.find(term);
+  if (it == term_ids_.end()) return false;
+  const std::vector<Posting>& list = postings_[it->second];
+  auto p = std::lower_bound(list.begin(), list.end(), slot, [](const Posting& a, uint32_t s) { return a.slot < s; });
+  return p != list.end() && p->slot == slot;
+}
+
 void Bm25Index::ScoreSlots(const std::vector<std::string>& query_terms, const std::vector<uint32_t>& slots,
                            float* scores) const {
   std::fill(scores, scores + slots.size(), 0.0f);

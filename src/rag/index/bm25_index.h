@@ -47,6 +47,9 @@ class Bm25Index {
   // Lucene's idf of a term over live slots; a term no live slot contains gets
   // the idf of a term seen once (the most informative), so unknown words count.
   float Idf(const std::string& term) const;
+  // Whether the live chunk in slot contains term (title or body); a binary
+  // search in the term's postings.
+  bool Contains(const std::string& term, uint32_t slot) const;
 
   size_t slots() const { return doc_len_.size(); }
   size_t live() const { return live_; }

@@ -201,6 +201,20 @@ void ExpectSameResults(const Bm25Index& a, const Bm25Index& b, const std::vector
   }
 }
 
+TEST(Bm25Index, ContainsFindsTitleAndBodyTermsOfLiveSlotsOnly) {
+  Bm25Index index(Params());
+  uint32_t a = index.Add({"refund"}, {"card", "days"});
+  uint32_t b = index.Add({}, {"shipping", "card"});
+  EXPECT_TRUE(index.Contains("refund", a));
+  EXPECT_TRUE(index.Contains("card", a));
+  EXPECT_TRUE(index.Contains("card", b));
+  EXPECT_FALSE(index.Contains("refund", b));
+  EXPECT_FALSE(index.Contains("unknown", a));
+  EXPECT_FALSE(index.Contains("card", 7));
+  index.Remove(a);
+  EXPECT_FALSE(index.Contains("card", a));
+}
+
 TEST(Bm25Index, SerializeRoundTripGivesIdenticalResults) {
   Bm25Index index = BuildCorpus(Params(1.1f, 0.6f, 2.0f));
   index.Add({"title", "apple"}, {"grape", "apple"});

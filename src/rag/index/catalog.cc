@@ -358,9 +358,13 @@ Status Catalog::ScanChunks(int64_t collection_id, const std::function<void(Chunk
 }
 
 Result<std::vector<ChunkRecord>> Catalog::GetChunks(const std::vector<int64_t>& ids) {
-  LATHE_ASSIGN_OR_RETURN(auto q, db_->Prepare(
-      "SELECT c.id, d.doc_id, c.ordinal, c.title, c.text FROM chunks c "
-      "JOIN documents d ON c.document_id = d.id WHERE c.id = ?"));
+  if (!chunk_by_id_) {
+    LATHE_ASSIGN_OR_RETURN(auto prepared, db_->Prepare(
+        "SELECT c.id, d.doc_id, c.ordinal, c.title, c.text FROM chunks c "
+        "JOIN documents d ON c.document_id = d.id WHERE c.id = ?"));
+    chunk_by_id_ = std::make_unique<storage::Statement>(std::move(prepared));
+  }
+  storage::Statement& q = *chunk_by_id_;
   std::vector<ChunkRecord> out;
   for (int64_t id : ids) {
     q.Reset();
@@ -376,6 +380,7 @@ Result<std::vector<ChunkRecord>> Catalog::GetChunks(const std::vector<int64_t>& 
     }
     LATHE_RETURN_IF_ERROR(q.status());
   }
+  q.Reset();  // a statement left mid-result would hold its read snapshot open
   return out;
 }
 

@@ -107,6 +107,8 @@ class Catalog {
   Result<WriteStatements*> Writes();
   std::unique_ptr<storage::SqliteDb> db_;
   std::unique_ptr<WriteStatements> writes_;
+  // GetChunks's statement, kept: the server looks chunks up on every request.
+  std::unique_ptr<storage::Statement> chunk_by_id_;
 };
 
 }  // namespace lathe::rag

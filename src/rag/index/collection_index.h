@@ -77,6 +77,11 @@ class CollectionIndex {
   const Bm25Index& bm25() const { return bm25_; }
   const VectorIndex& vectors() const { return vectors_; }
   int64_t chunk_id(uint32_t slot) const { return slot_chunk_[slot]; }
+  // The slot of a live chunk, or -1.
+  int64_t slot_of(int64_t chunk_id) const {
+    auto it = chunk_slot_.find(chunk_id);
+    return it == chunk_slot_.end() ? -1 : static_cast<int64_t>(it->second);
+  }
   const std::string& doc_id(uint32_t slot) const { return slot_doc_[slot]; }
   size_t live_chunks() const { return bm25_.live(); }
   const Embedder* embedder() const { return embedder_.get(); }

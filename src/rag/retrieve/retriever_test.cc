@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "rag/answer/evidence.h"
 #include "rag/embed/hashing_embedder.h"
 #include "rag/index/catalog.h"
 #include "rag/index/collection_index.h"
@@ -280,6 +281,40 @@ TEST(ParseRetriever, NamesRoundTrip) {
     EXPECT_EQ(parsed.value(), kind);
   }
   EXPECT_EQ(ParseRetriever("dense").status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace lathe::rag
+
+namespace lathe::rag {
+namespace {
+
+// The abstention score read from the BM25 postings equals the score from
+// analysing the passages' text again, for every sample query.
+TEST_F(RetrieverTest, EvidenceFromPostingsEqualsEvidenceFromAnalysis) {
+  Cases cases = LoadCases();
+  Build(cases.docs);
+  Retriever retriever(index_.get(), &pool_);
+  int nonzero = 0;
+  for (const QueryCase& q : cases.queries) {
+    RetrieveOptions options;
+    options.k = 5;
+    std::vector<Hit> hits = retriever.Search(q.query, options);
+    std::vector<int64_t> ids;
+    for (const Hit& h : hits) ids.push_back(h.chunk_id);
+    auto chunks = catalog_->GetChunks(ids);
+    ASSERT_TRUE(chunks.ok());
+    std::vector<Passage> passages;
+    for (const ChunkRecord& c : *chunks) {
+      passages.push_back(Passage{static_cast<int>(passages.size()) + 1, c.id, c.doc_id, c.title, c.text, 0});
+    }
+    std::vector<std::string> terms = retriever.AnalyzeQuery(q.query);
+    float analysed = EvidenceScore(index_->bm25(), index_->analyzer(), terms, passages);
+    float postings = EvidenceScore(*index_, terms, passages);
+    EXPECT_FLOAT_EQ(postings, analysed) << q.query;
+    nonzero += analysed > 0;
+  }
+  EXPECT_GT(nonzero, 0);
 }
 
 }  // namespace
