@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -130,5 +131,29 @@ class PgServer {
   bool started_ = false;
   std::string error_;
 };
+
+// The test binary's one server, started on first use and stopped at exit.
+inline PgServer* SharedPgServer() {
+  static PgServer* server = [] {
+    auto* s = new PgServer();
+    std::atexit([] { delete SharedPgServer(); });
+    return s;
+  }();
+  return server;
+}
+
+// A fresh database on the shared server for each call: its URL, or "" with
+// *error set.
+inline std::string FreshPgDatabase(const std::string& prefix, std::string* error) {
+  static int counter = 0;
+  PgServer* pg = SharedPgServer();
+  if (!pg->ok()) {
+    *error = pg->error();
+    return "";
+  }
+  std::string url = pg->CreateDatabase(prefix + "_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
+  if (url.empty()) *error = pg->error();
+  return url;
+}
 
 }  // namespace lathe::test

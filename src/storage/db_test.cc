@@ -6,42 +6,16 @@
 
 #include <map>
 
-#include "pg_harness.h"
+#include "db_fixture.h"
 #include "storage/migrations.h"
 #include "test_util.h"
 
 namespace lathe::storage {
 namespace {
 
-using test::PgServer;
 using test::TempDir;
 
-PgServer* Pg() {
-  static PgServer* server = new PgServer();  // stopped by the process exit handler below
-  static bool registered = (std::atexit([] { delete server; }), true);
-  (void)registered;
-  return server;
-}
-
-class DbTest : public ::testing::TestWithParam<std::string> {
- protected:
-  void SetUp() override {
-    static int counter = 0;
-    if (GetParam() == "postgres") {
-      ASSERT_TRUE(Pg()->ok()) << Pg()->error();
-      url_ = Pg()->CreateDatabase("db_test_" + std::to_string(counter++));
-      ASSERT_FALSE(url_.empty()) << Pg()->error();
-    } else {
-      url_ = "sqlite:" + dir_ / "test.db";
-    }
-    auto db = OpenDb(url_, dir_.path());
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
-    db_ = std::move(db).value();
-  }
-  TempDir dir_;
-  std::string url_;
-  std::unique_ptr<Db> db_;
-};
+using DbTest = test::EngineTest;
 
 TEST_P(DbTest, MigratesOnceAndReopens) {
   EXPECT_EQ(*db_->QueryInt("SELECT COUNT(*) FROM db_migrations"), static_cast<int64_t>(Migrations().size()));

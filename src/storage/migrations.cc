@@ -23,12 +23,12 @@ const std::vector<Migration>& Migrations() {
       {1, "transactions, customers, terminals", R"sql(
 CREATE TABLE customers (
   customer_id BIGINT PRIMARY KEY,
-  x DOUBLE PRECISION NOT NULL,
-  y DOUBLE PRECISION NOT NULL,
-  country TEXT NOT NULL,
-  mean_amount DOUBLE PRECISION NOT NULL,
-  std_amount DOUBLE PRECISION NOT NULL,
-  tx_per_day DOUBLE PRECISION NOT NULL
+  x DOUBLE PRECISION,
+  y DOUBLE PRECISION,
+  country TEXT,
+  mean_amount DOUBLE PRECISION,
+  std_amount DOUBLE PRECISION,
+  tx_per_day DOUBLE PRECISION
 );
 CREATE TABLE terminals (
   terminal_id BIGINT PRIMARY KEY,
