@@ -125,8 +125,15 @@ struct RowError {
   std::string detail;
 };
 
+// What ParseRow got through before a problem, so a quarantined row still
+// carries its id and time (and counts towards its day).
+struct Parsed {
+  bool id = false, ts = false;
+};
+
 // Parses one record into t; the first problem found is returned.
-std::optional<RowError> ParseRow(const Record& rec, const std::vector<int>& column_of, Transaction* t) {
+std::optional<RowError> ParseRow(const Record& rec, const std::vector<int>& column_of, Transaction* t,
+                                 Parsed* parsed) {
   auto get = [&](Field f) -> const std::string* {
     int c = column_of[f];
     return c < 0 ? nullptr : &rec.fields[static_cast<size_t>(c)];
@@ -141,12 +148,14 @@ std::optional<RowError> ParseRow(const Record& rec, const std::vector<int>& colu
     return std::nullopt;
   };
   if (auto e = need_int(kId, &t->transaction_id)) return e;
+  parsed->id = true;
   {
     const std::string* v = get(kTs);
     if (v->empty()) return RowError{reason::kMissingField, "ts is empty"};
     auto ts = ParseTimestamp(*v);
     if (!ts) return RowError{reason::kMalformed, fmt::format("ts '{}' is not a timestamp (ISO 8601 UTC or epoch seconds)", *v)};
     t->ts = *ts;
+    parsed->ts = true;
   }
   if (auto e = need_int(kCustomer, &t->customer_id)) return e;
   if (auto e = need_int(kTerminal, &t->terminal_id)) return e;
@@ -251,12 +260,11 @@ Result<ImportStats> ImportCsv(storage::Db* db, const std::string& path, const Im
 
   std::vector<Transaction> accepted;
   std::vector<QuarantinedRow> quarantined;
-  auto quarantine = [&](const Record& rec, const char* why, std::string detail, const Transaction* t) {
+  auto quarantine = [&](const Record& rec, const char* why, std::string detail, const Transaction* t,
+                        Parsed parsed = {true, true}) {
     QuarantinedRow q{path, rec.line, why, std::move(detail), std::nullopt, std::nullopt, rec.raw};
-    if (t) {
-      q.transaction_id = t->transaction_id;
-      q.ts = t->ts;
-    }
+    if (t && parsed.id) q.transaction_id = t->transaction_id;
+    if (t && parsed.ts) q.ts = t->ts;
     quarantined.push_back(std::move(q));
   };
   std::unordered_set<int64_t> seen_ids;
@@ -273,8 +281,9 @@ Result<ImportStats> ImportCsv(storage::Db* db, const std::string& path, const Im
       continue;
     }
     Transaction t;
-    if (auto e = ParseRow(*rec, column_of, &t)) {
-      quarantine(*rec, e->reason, std::move(e->detail), nullptr);
+    Parsed parsed;
+    if (auto e = ParseRow(*rec, column_of, &t, &parsed)) {
+      quarantine(*rec, e->reason, std::move(e->detail), &t, parsed);
       continue;
     }
     if (t.ts > now + options.future_tolerance_s) {
