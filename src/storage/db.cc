@@ -1,5 +1,6 @@
 #include "storage/db.h"
 
+#include <cctype>
 #include <filesystem>
 
 #include "storage/migrations.h"
@@ -17,6 +18,34 @@ Result<int64_t> Db::QueryInt(std::string_view sql, const std::vector<DbValue>& p
     return Status::OK();
   }));
   return out;
+}
+
+namespace {
+// Folds an engine's declared type (SQLite affinity names or PostgreSQL's
+// information_schema data_type) to int, float or string.
+std::string FoldType(const std::string& declared) {
+  std::string u;
+  for (char c : declared) u += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (u.find("INT") != std::string::npos || u == "BOOLEAN") return "int";
+  if (u.find("REAL") != std::string::npos || u.find("DOUB") != std::string::npos ||
+      u.find("FLOA") != std::string::npos || u.find("NUMERIC") != std::string::npos)
+    return "float";
+  if (u.empty() || u.find("CHAR") != std::string::npos || u.find("TEXT") != std::string::npos ||
+      u.find("CLOB") != std::string::npos)
+    return "string";
+  return declared;
+}
+}  // namespace
+
+Result<std::vector<DbColumn>> Db::Columns(const std::string& table) {
+  std::vector<DbColumn> cols;
+  LATHE_RETURN_IF_ERROR(Query(ColumnsQuery(), {table}, [&](const DbRow& r) {
+    std::string declared(r.Text(1));
+    cols.push_back(DbColumn{std::string(r.Text(0)), FoldType(declared), declared});
+    return Status::OK();
+  }));
+  if (cols.empty()) return NotFound("table '" + table + "' does not exist");
+  return cols;
 }
 
 std::string RedactUrl(const std::string& url) {

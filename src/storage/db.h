@@ -77,7 +77,7 @@ class Db {
   // query and is returned.
   virtual Status Query(std::string_view sql, const std::vector<DbValue>& params, const RowCallback& on_row) = 0;
   // The columns of a table in declaration order; NotFound when it does not exist.
-  virtual Result<std::vector<DbColumn>> Columns(const std::string& table) = 0;
+  Result<std::vector<DbColumn>> Columns(const std::string& table);
   // Starts a bulk write (see BulkWriter). Must not be nested inside Begin().
   virtual Result<std::unique_ptr<BulkWriter>> BulkInsert(const std::string& table,
                                                          const std::vector<std::string>& columns) = 0;
@@ -89,6 +89,11 @@ class Db {
   // Convenience: the first column of the first row as an integer (0 when
   // there is no row or it is NULL).
   Result<int64_t> QueryInt(std::string_view sql, const std::vector<DbValue>& params = {});
+
+ protected:
+  // A query with one parameter (the table) returning (name, declared type)
+  // per column in order.
+  virtual std::string ColumnsQuery() const = 0;
 };
 
 // Opens a database from a URL:

@@ -41,13 +41,6 @@ class PgRow : public DbRow {
   int row_;
 };
 
-std::string FoldType(const std::string& t) {
-  if (t == "bigint" || t == "integer" || t == "smallint" || t == "boolean") return "int";
-  if (t == "double precision" || t == "real" || t == "numeric") return "float";
-  if (t == "text" || t == "character varying" || t == "character") return "string";
-  return t;
-}
-
 class PostgresAdapter;
 
 class PgBulkWriter : public BulkWriter {
@@ -138,19 +131,9 @@ class PostgresAdapter : public Db {
     return status;
   }
 
-  Result<std::vector<DbColumn>> Columns(const std::string& table) override {
-    std::vector<DbColumn> cols;
-    LATHE_RETURN_IF_ERROR(Query(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
-        {table}, [&](const DbRow& r) {
-          DbColumn c{std::string(r.Text(0)), "", std::string(r.Text(1))};
-          c.type = FoldType(c.declared);
-          cols.push_back(std::move(c));
-          return Status::OK();
-        }));
-    if (cols.empty()) return NotFound("table '" + table + "' does not exist");
-    return cols;
+  std::string ColumnsQuery() const override {
+    return "SELECT column_name, data_type FROM information_schema.columns "
+           "WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position";
   }
 
   Result<std::unique_ptr<BulkWriter>> BulkInsert(const std::string& table,

@@ -1,6 +1,5 @@
 #include "storage/sqlite_adapter.h"
 
-#include <cctype>
 #include <string>
 
 namespace lathe::storage {
@@ -27,18 +26,6 @@ struct StmtDeleter {
   void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
 };
 using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtDeleter>;
-
-std::string FoldType(const std::string& declared) {
-  std::string u;
-  for (char c : declared) u += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (u.find("INT") != std::string::npos) return "int";
-  if (u.find("REAL") != std::string::npos || u.find("DOUB") != std::string::npos ||
-      u.find("FLOA") != std::string::npos || u.find("NUMERIC") != std::string::npos)
-    return "float";
-  if (u.find("CHAR") != std::string::npos || u.find("TEXT") != std::string::npos || u.find("CLOB") != std::string::npos)
-    return "string";
-  return u.empty() ? "string" : declared;
-}
 
 class SqliteAdapter;
 
@@ -90,17 +77,7 @@ class SqliteAdapter : public Db {
     return Status::OK();
   }
 
-  Result<std::vector<DbColumn>> Columns(const std::string& table) override {
-    std::vector<DbColumn> cols;
-    LATHE_RETURN_IF_ERROR(Query("SELECT name, type FROM pragma_table_info($1)", {table}, [&](const DbRow& r) {
-      DbColumn c{std::string(r.Text(0)), "", std::string(r.Text(1))};
-      c.type = FoldType(c.declared);
-      cols.push_back(std::move(c));
-      return Status::OK();
-    }));
-    if (cols.empty()) return NotFound("table '" + table + "' does not exist");
-    return cols;
-  }
+  std::string ColumnsQuery() const override { return "SELECT name, type FROM pragma_table_info($1)"; }
 
   Result<std::unique_ptr<BulkWriter>> BulkInsert(const std::string& table,
                                                  const std::vector<std::string>& columns) override {

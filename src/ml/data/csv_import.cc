@@ -74,11 +74,7 @@ class CsvReader {
         Restart();
         return rec;
       }
-      if (c_.complete) {
-        rec.fields = std::move(c_.fields);
-        c_ = Collector();
-        return rec;
-      }
+      if (c_.complete) return Take(std::move(rec));
       if (rec.raw.size() == line.size() - 1 && line.size() == 1) rec.raw.clear();  // blank line
     }
     if (csv_fini(&parser_, Collector::OnField, Collector::OnRecord, &c_) != 0) {
@@ -86,15 +82,16 @@ class CsvReader {
       Restart();
       return rec;
     }
-    if (c_.complete) {
-      rec.fields = std::move(c_.fields);
-      c_ = Collector();
-      return rec;
-    }
+    if (c_.complete) return Take(std::move(rec));
     return std::nullopt;
   }
 
  private:
+  Record Take(Record rec) {
+    rec.fields = std::move(c_.fields);
+    c_ = Collector();
+    return rec;
+  }
   void Restart() {
     csv_free(&parser_);
     csv_init(&parser_, CSV_STRICT | CSV_STRICT_FINI);

@@ -59,23 +59,21 @@ class Parser {
     if (!n.IsScalar()) return Error(where, "'" + key + "' must be a string");
     return n.as<std::string>();
   }
-  Result<double> Number(const YAML::Node& n, const std::string& where, const std::string& key) const {
+  template <typename T>
+  Result<T> Parse(const YAML::Node& n, const std::string& where, const std::string& key, const char* what) const {
     if (n.IsScalar()) {
       const std::string s = n.as<std::string>();
-      double v = 0;
+      T v{};
       auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
       if (ec == std::errc() && p == s.data() + s.size()) return v;
     }
-    return Error(where, "'" + key + "' must be a number");
+    return Error(where, "'" + key + "' must be " + what);
+  }
+  Result<double> Number(const YAML::Node& n, const std::string& where, const std::string& key) const {
+    return Parse<double>(n, where, key, "a number");
   }
   Result<int64_t> Integer(const YAML::Node& n, const std::string& where, const std::string& key) const {
-    if (n.IsScalar()) {
-      const std::string s = n.as<std::string>();
-      int64_t v = 0;
-      auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-      if (ec == std::errc() && p == s.data() + s.size()) return v;
-    }
-    return Error(where, "'" + key + "' must be an integer");
+    return Parse<int64_t>(n, where, key, "an integer");
   }
 
   Result<CheckSpec> Check(const YAML::Node& node, size_t index) const {
