@@ -13,7 +13,11 @@ namespace lathe::ml {
 namespace {
 
 constexpr double kMapSize = 100.0;
-constexpr double kRadius = 5.0;
+// Customers shop within this radius at the default density (8,000 physical
+// terminals: about 78 nearby). Denser maps shrink it to keep that number, so
+// building the world stays linear in customers.
+constexpr double kMaxRadius = 5.0;
+constexpr double kDefaultPhysicalTerminals = 8000;
 constexpr double kOnlineTerminalShare = 0.2;
 constexpr int kOnlineMerchantsPerCustomer = 5;
 constexpr int64_t kIdsPerDay = 100'000'000;
@@ -168,10 +172,13 @@ World World::Build(const GeneratorOptions& options) {
     if (t.online) online_terminals.push_back(static_cast<int32_t>(i));
     w.terminals_.push_back(std::move(t));
   }
-  // A grid of kRadius cells finds each customer's nearby terminals in O(local).
-  const int cells = static_cast<int>(kMapSize / kRadius);
+  const double physical = static_cast<double>(w.terminals_.size() - online_terminals.size());
+  w.radius_ = std::min(kMaxRadius, kMaxRadius * std::sqrt(kDefaultPhysicalTerminals / std::max(1.0, physical)));
+  // A grid of radius-sized cells finds each customer's nearby terminals in O(local).
+  const double radius = w.radius_;
+  const int cells = std::max(1, static_cast<int>(kMapSize / radius));
   std::vector<std::vector<int32_t>> grid(static_cast<size_t>(cells * cells));
-  auto cell = [&](double v) { return std::clamp(static_cast<int>(v / kRadius), 0, cells - 1); };
+  auto cell = [&](double v) { return std::clamp(static_cast<int>(v / radius), 0, cells - 1); };
   for (size_t i = 0; i < w.terminals_.size(); ++i) {
     const Terminal& t = w.terminals_[i];
     if (!t.online) grid[static_cast<size_t>(cell(t.x) * cells + cell(t.y))].push_back(static_cast<int32_t>(i));
@@ -193,7 +200,7 @@ World World::Build(const GeneratorOptions& options) {
       for (int gy = std::max(0, cy - 1); gy <= std::min(cells - 1, cy + 1); ++gy) {
         for (int32_t ti : grid[static_cast<size_t>(gx * cells + gy)]) {
           const Terminal& t = w.terminals_[static_cast<size_t>(ti)];
-          if (std::hypot(t.x - c.x, t.y - c.y) <= kRadius) c.nearby.push_back(ti);
+          if (std::hypot(t.x - c.x, t.y - c.y) <= radius) c.nearby.push_back(ti);
         }
       }
     }

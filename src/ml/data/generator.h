@@ -42,7 +42,7 @@ struct Customer {
   double x, y;
   std::string country;
   double mean_amount, std_amount, tx_per_day, online_share;
-  std::vector<int32_t> nearby;  // indexes of physical terminals within kRadius
+  std::vector<int32_t> nearby;  // indexes of physical terminals within World::radius()
   std::vector<int32_t> online;  // indexes of the online merchants the customer uses
 };
 
@@ -60,6 +60,9 @@ class World {
   static World Build(const GeneratorOptions& options);
   const std::vector<Customer>& customers() const { return customers_; }
   const std::vector<Terminal>& terminals() const { return terminals_; }
+  // How far customers travel to a physical terminal: 5 map units, shrunk on
+  // maps denser than the default so each customer has about 78 nearby.
+  double radius() const { return radius_; }
   // The day's transactions (day_ts = 00:00 UTC), sorted by time, with ids
   // day_number * 1e8 + sequence. Pure function of the world and the day.
   std::vector<Transaction> GenerateDay(int64_t day_ts) const;
@@ -68,6 +71,7 @@ class World {
   GeneratorOptions options_;
   std::vector<Customer> customers_;
   std::vector<Terminal> terminals_;
+  double radius_ = 5.0;
 };
 
 struct GeneratorStats {

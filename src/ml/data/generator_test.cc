@@ -166,9 +166,23 @@ TEST_F(GeneratorModel, CustomersUseTerminalsNearThem) {
     ++card_present;
     const Customer& c = customers[static_cast<size_t>(t.customer_id - 1)];
     const Terminal& term = terminals[static_cast<size_t>(t.terminal_id - 1)];
-    EXPECT_LE(std::hypot(c.x - term.x, c.y - term.y), 5.0 + 1e-9);
+    EXPECT_LE(std::hypot(c.x - term.x, c.y - term.y), world_->radius() + 1e-9);
   }
   EXPECT_GT(card_present, static_cast<int64_t>(rows_->size() / 2));
+  EXPECT_DOUBLE_EQ(world_->radius(), 5.0);  // 4,000 terminals: sparser than the default, full radius
+}
+
+TEST(Generator, DenseMapsShrinkTheRadiusAndKeepNeighbourhoodsSmall) {
+  GeneratorOptions o = Small();
+  o.customers = 2000;
+  o.terminals = 200000;
+  World w = World::Build(o);
+  EXPECT_NEAR(w.radius(), 5.0 * std::sqrt(8000.0 / 160000), 0.05);  // about 160,000 physical terminals
+  double nearby = 0;
+  for (const Customer& c : w.customers()) nearby += static_cast<double>(c.nearby.size());
+  nearby /= static_cast<double>(w.customers().size());
+  EXPECT_GT(nearby, 50);  // about 78 away from the map's edges
+  EXPECT_LT(nearby, 90);
 }
 
 TEST_F(GeneratorModel, DailyAndWeeklySeasonality) {
