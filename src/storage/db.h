@@ -44,9 +44,12 @@ struct DbColumn {
 
 // Writes many rows to one table fast: a prepared INSERT inside one
 // transaction on SQLite, COPY FROM STDIN on PostgreSQL. Values of each row are
-// given in the column order passed to Db::BulkInsert. Nothing is visible to
-// other connections until Finish() returns OK; destroying an unfinished
-// writer discards the rows.
+// given in the column order passed to Db::BulkInsert. On its own, a bulk write
+// is one transaction: nothing is visible until Finish() returns OK, and
+// destroying an unfinished writer discards the rows. Started inside a
+// DbTransaction, it is part of that transaction instead (several bulk writes
+// then commit or roll back together; an abandoned one spoils the transaction
+// on PostgreSQL, which must then be rolled back).
 class BulkWriter {
  public:
   virtual ~BulkWriter() = default;
@@ -78,7 +81,7 @@ class Db {
   virtual Status Query(std::string_view sql, const std::vector<DbValue>& params, const RowCallback& on_row) = 0;
   // The columns of a table in declaration order; NotFound when it does not exist.
   Result<std::vector<DbColumn>> Columns(const std::string& table);
-  // Starts a bulk write (see BulkWriter). Must not be nested inside Begin().
+  // Starts a bulk write (see BulkWriter). One at a time per connection.
   virtual Result<std::unique_ptr<BulkWriter>> BulkInsert(const std::string& table,
                                                          const std::vector<std::string>& columns) = 0;
 

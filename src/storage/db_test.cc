@@ -96,6 +96,31 @@ TEST_P(DbTest, AbandonedBulkWriteLeavesNothing) {
   EXPECT_TRUE(db_->Execute("INSERT INTO t (i) VALUES (1)").ok());
 }
 
+TEST_P(DbTest, BulkWritesInsideATransactionCommitOrRollBackTogether) {
+  ASSERT_TRUE(db_->Exec("CREATE TABLE a (i BIGINT); CREATE TABLE b (i BIGINT)").ok());
+  auto write = [&](const char* table, int64_t v) {
+    auto w = db_->BulkInsert(table, {"i"});
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    (*w)->Int(v);
+    ASSERT_TRUE((*w)->EndRow().ok());
+    ASSERT_TRUE((*w)->Finish().ok());
+  };
+  {
+    DbTransaction tx(db_.get());
+    ASSERT_TRUE(tx.status().ok());
+    write("a", 1);
+    write("b", 2);
+  }  // rolled back
+  EXPECT_EQ(*db_->QueryInt("SELECT COUNT(*) FROM a") + *db_->QueryInt("SELECT COUNT(*) FROM b"), 0);
+  {
+    DbTransaction tx(db_.get());
+    write("a", 1);
+    write("b", 2);
+    ASSERT_TRUE(tx.Commit().ok());
+  }
+  EXPECT_EQ(*db_->QueryInt("SELECT COUNT(*) FROM a") + *db_->QueryInt("SELECT COUNT(*) FROM b"), 2);
+}
+
 TEST_P(DbTest, DuplicateKeyIsAlreadyExists) {
   ASSERT_TRUE(db_->Exec("CREATE TABLE t (i BIGINT PRIMARY KEY)").ok());
   ASSERT_TRUE(db_->Execute("INSERT INTO t (i) VALUES (1)").ok());

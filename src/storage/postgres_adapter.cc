@@ -121,10 +121,14 @@ class PostgresAdapter : public Db {
     while (PGresult* raw = PQgetResult(conn_)) {
       ResultPtr res(raw);
       ExecStatusType st = PQresultStatus(raw);
-      if (st == PGRES_SINGLE_TUPLE) {
-        if (status.ok()) status = on_row(PgRow(raw, 0));
-        if (!status.ok()) PQrequestCancel(conn_);  // the rest is drained below
-      } else if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && status.ok()) {
+      if (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK) {
+        // Rows arrive one per result in single-row mode; the final TUPLES_OK
+        // is empty (or holds every row if single-row mode was refused).
+        for (int i = 0; i < PQntuples(raw) && status.ok(); ++i) {
+          status = on_row(PgRow(raw, i));
+          if (!status.ok()) PQrequestCancel(conn_);  // the rest is drained below
+        }
+      } else if (st != PGRES_COMMAND_OK && status.ok()) {
         status = ResultError(raw, sql);
       }
     }

@@ -31,7 +31,9 @@ class SqliteAdapter;
 
 class SqliteBulkWriter : public BulkWriter {
  public:
-  SqliteBulkWriter(SqliteAdapter* db, StmtPtr stmt) : db_(db), stmt_(std::move(stmt)) {}
+  // owns_tx: the writer began the transaction and ends it.
+  SqliteBulkWriter(SqliteAdapter* db, StmtPtr stmt, bool owns_tx)
+      : db_(db), stmt_(std::move(stmt)), owns_tx_(owns_tx) {}
   ~SqliteBulkWriter() override;
   void Null() override { sqlite3_bind_null(stmt_.get(), ++col_); }
   void Int(int64_t v) override { sqlite3_bind_int64(stmt_.get(), ++col_, v); }
@@ -46,6 +48,7 @@ class SqliteBulkWriter : public BulkWriter {
   SqliteAdapter* db_;
   StmtPtr stmt_;
   int col_ = 0;
+  bool owns_tx_;
   bool done_ = false;
 };
 
@@ -88,13 +91,14 @@ class SqliteAdapter : public Db {
       values += (i ? ", ?" : "?");
     }
     sql += ") VALUES (" + values + ")";
-    LATHE_RETURN_IF_ERROR(Begin());
+    const bool owns_tx = sqlite3_get_autocommit(db_->handle()) != 0;
+    if (owns_tx) LATHE_RETURN_IF_ERROR(Begin());
     auto stmt = PrepareBound(sql, {});
     if (!stmt.ok()) {
-      (void)Rollback();
+      if (owns_tx) (void)Rollback();
       return stmt.status();
     }
-    return std::unique_ptr<BulkWriter>(new SqliteBulkWriter(this, std::move(stmt).value()));
+    return std::unique_ptr<BulkWriter>(new SqliteBulkWriter(this, std::move(stmt).value(), owns_tx));
   }
 
   Status Begin() override { return db_->Exec("BEGIN IMMEDIATE"); }
@@ -142,7 +146,7 @@ class SqliteAdapter : public Db {
 };
 
 SqliteBulkWriter::~SqliteBulkWriter() {
-  if (!done_) {
+  if (!done_ && owns_tx_) {
     stmt_.reset();
     (void)db_->Rollback();
   }
@@ -159,6 +163,7 @@ Status SqliteBulkWriter::EndRow() {
 Status SqliteBulkWriter::Finish() {
   stmt_.reset();
   done_ = true;
+  if (!owns_tx_) return Status::OK();
   Status st = db_->Commit();
   if (!st.ok()) (void)db_->Rollback();
   return st;

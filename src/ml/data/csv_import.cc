@@ -338,6 +338,9 @@ Result<ImportStats> ImportCsv(storage::Db* db, const std::string& path, const Im
     }
   }
 
+  // New customers, accepted rows and quarantined rows commit together.
+  storage::DbTransaction tx(db);
+  LATHE_RETURN_IF_ERROR(tx.status());
   if (!added_customers.empty()) {
     LATHE_ASSIGN_OR_RETURN(auto w, db->BulkInsert("customers", {"customer_id"}));
     for (int64_t id : added_customers) {
@@ -353,6 +356,7 @@ Result<ImportStats> ImportCsv(storage::Db* db, const std::string& path, const Im
     LATHE_RETURN_IF_ERROR(w->Finish());
   }
   LATHE_RETURN_IF_ERROR(WriteQuarantine(db, quarantined, now));
+  LATHE_RETURN_IF_ERROR(tx.Commit());
   stats.accepted = static_cast<int64_t>(keep.size());
   stats.new_customers = static_cast<int64_t>(added_customers.size());
   for (const QuarantinedRow& q : quarantined) ++stats.quarantined[q.reason];

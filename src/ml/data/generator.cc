@@ -371,10 +371,15 @@ Result<GeneratorStats> Generate(storage::Db* db, const GeneratorOptions& options
   auto t0 = Clock::now();
   GeneratorStats stats;
   const World world = World::Build(options);
-  LATHE_RETURN_IF_ERROR(WriteWorld(db, world));
   const int64_t end_ts = options.start_ts + options.days * kSecondsPerDay;
-  LATHE_RETURN_IF_ERROR(
-      db->Execute("DELETE FROM transactions WHERE ts >= $1 AND ts < $2", {options.start_ts, end_ts}).status());
+  {
+    storage::DbTransaction tx(db);
+    LATHE_RETURN_IF_ERROR(tx.status());
+    LATHE_RETURN_IF_ERROR(WriteWorld(db, world));
+    LATHE_RETURN_IF_ERROR(
+        db->Execute("DELETE FROM transactions WHERE ts >= $1 AND ts < $2", {options.start_ts, end_ts}).status());
+    LATHE_RETURN_IF_ERROR(tx.Commit());
+  }
   auto generate = [&world](int64_t day) {
     auto g0 = Clock::now();
     std::vector<Transaction> rows = world.GenerateDay(day);

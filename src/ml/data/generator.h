@@ -83,8 +83,9 @@ struct GeneratorStats {
 };
 
 // Replaces customers, terminals and the transactions in [start, start+days)
-// in db, one bulk write per day (generation of the next day overlaps the
-// write). progress, if set, is called after each day is committed.
+// in db: the world and the emptied window in one transaction, then one bulk
+// write per day (generation of the next day overlaps the write), so a failure
+// leaves whole days. progress, if set, is called after each day is committed.
 Result<GeneratorStats> Generate(storage::Db* db, const GeneratorOptions& options,
                                 const std::function<void(int64_t day_ts, const GeneratorStats&)>& progress = {});
 
