@@ -83,6 +83,49 @@ TEST_P(DbTest, BulkInsertWritesEveryRowAndEscapesText) {
   EXPECT_DOUBLE_EQ(sum, 0.25 * 4999 * 5000 / 2);
 }
 
+TEST_P(DbTest, LargeResultsStreamInOrderInsideAndOutsideTransactions) {
+  // More rows than one PostgreSQL cursor fetch (20,000).
+  ASSERT_TRUE(db_->Exec("CREATE TABLE t (i BIGINT)").ok());
+  auto w = db_->BulkInsert("t", {"i"});
+  ASSERT_TRUE(w.ok());
+  for (int i = 0; i < 45000; ++i) {
+    (*w)->Int(i);
+    ASSERT_TRUE((*w)->EndRow().ok());
+  }
+  ASSERT_TRUE((*w)->Finish().ok());
+  auto scan = [&](int stop_after) {
+    int64_t n = 0, in_order = 0;
+    Status st = db_->Query("SELECT i FROM t WHERE i >= $1 ORDER BY i", {int64_t{0}}, [&](const DbRow& r) {
+      in_order += r.Int(0) == n;
+      if (++n == stop_after) return Status(StatusCode::kCorruption, "stop");
+      return Status::OK();
+    });
+    EXPECT_EQ(in_order, n);
+    return std::make_pair(st, n);
+  };
+  auto [st, n] = scan(-1);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(n, 45000);
+  auto [stopped, m] = scan(25000);
+  EXPECT_EQ(stopped.code(), StatusCode::kCorruption);
+  EXPECT_EQ(m, 25000);
+  {
+    DbTransaction tx(db_.get());
+    ASSERT_TRUE(db_->Execute("INSERT INTO t (i) VALUES (45000)").ok());
+    auto [in_tx, k] = scan(-1);
+    EXPECT_TRUE(in_tx.ok());
+    EXPECT_EQ(k, 45001);  // sees its own transaction's row
+    auto [again, k2] = scan(-1);  // a second query in the same transaction
+    EXPECT_TRUE(again.ok());
+    EXPECT_EQ(k2, 45001);
+    ASSERT_TRUE(tx.Commit().ok());
+  }
+  EXPECT_EQ(*db_->QueryInt("SELECT COUNT(*) FROM t"), 45001);
+  // A bad SELECT reports the error and leaves the connection usable.
+  EXPECT_FALSE(db_->Query("SELECT nope FROM t", {}, [](const DbRow&) { return Status::OK(); }).ok());
+  EXPECT_EQ(*db_->QueryInt("SELECT COUNT(*) FROM t"), 45001);
+}
+
 TEST_P(DbTest, AbandonedBulkWriteLeavesNothing) {
   ASSERT_TRUE(db_->Exec("CREATE TABLE t (i BIGINT)").ok());
   {

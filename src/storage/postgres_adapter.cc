@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <fmt/format.h>
 
@@ -9,6 +10,7 @@ namespace lathe::storage {
 namespace {
 
 constexpr size_t kCopyFlushBytes = 1 << 20;
+constexpr int kFetchRows = 20000;
 
 std::string Trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
@@ -109,28 +111,34 @@ class PostgresAdapter : public Db {
     return static_cast<int64_t>(n && *n ? std::strtoll(n, nullptr, 10) : 0);
   }
 
+  // SELECTs stream through a cursor, kFetchRows rows per round trip (a
+  // single-row-mode result per row cost about 1.3 us a row); other
+  // statements run in single-row mode.
   Status Query(std::string_view sql, const std::vector<DbValue>& params, const RowCallback& on_row) override {
     std::vector<std::string> storage;
     std::vector<const char*> values;
     Bind(params, &storage, &values);
-    if (!PQsendQueryParams(conn_, std::string(sql).c_str(), static_cast<int>(values.size()), nullptr, values.data(),
-                           nullptr, nullptr, 0))
-      return Error(sql);
-    PQsetSingleRowMode(conn_);
-    Status status;
-    while (PGresult* raw = PQgetResult(conn_)) {
-      ResultPtr res(raw);
-      ExecStatusType st = PQresultStatus(raw);
-      if (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK) {
-        // Rows arrive one per result in single-row mode; the final TUPLES_OK
-        // is empty (or holds every row if single-row mode was refused).
-        for (int i = 0; i < PQntuples(raw) && status.ok(); ++i) {
-          status = on_row(PgRow(raw, i));
-          if (!status.ok()) PQrequestCancel(conn_);  // the rest is drained below
-        }
-      } else if (st != PGRES_COMMAND_OK && status.ok()) {
-        status = ResultError(raw, sql);
-      }
+    if (!IsSelect(sql)) return QuerySingleRows(sql, values, on_row);
+    const bool own_tx = PQtransactionStatus(conn_) == PQTRANS_IDLE;
+    if (own_tx) LATHE_RETURN_IF_ERROR(Exec("BEGIN"));
+    const std::string cursor = "lathe_cursor_" + std::to_string(++cursors_);
+    ResultPtr declared(PQexecParams(conn_, ("DECLARE " + cursor + " NO SCROLL CURSOR FOR " + std::string(sql)).c_str(),
+                                    static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr, 0));
+    Status status = Check(declared.get(), sql);
+    const std::string fetch = "FETCH " + std::to_string(kFetchRows) + " FROM " + cursor;
+    while (status.ok()) {
+      ResultPtr batch(PQexec(conn_, fetch.c_str()));
+      status = Check(batch.get(), sql);
+      const int n = status.ok() ? PQntuples(batch.get()) : 0;
+      for (int i = 0; i < n && status.ok(); ++i) status = on_row(PgRow(batch.get(), i));
+      if (n < kFetchRows) break;
+    }
+    // After an error inside our own transaction, ROLLBACK also drops the cursor.
+    if (own_tx) {
+      Status end = Exec(status.ok() ? "COMMIT" : "ROLLBACK");
+      if (status.ok()) status = end;
+    } else if (PQtransactionStatus(conn_) == PQTRANS_INTRANS) {
+      (void)Exec("CLOSE " + cursor);
     }
     return status;
   }
@@ -173,6 +181,37 @@ class PostgresAdapter : public Db {
   }
 
  private:
+  static bool IsSelect(std::string_view sql) {
+    size_t i = sql.find_first_not_of(" \t\r\n(");
+    if (i == std::string_view::npos || sql.size() - i < 6) return false;
+    std::string head(sql.substr(i, 6));
+    for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return head == "select" && (sql.size() - i == 6 || !std::isalnum(static_cast<unsigned char>(sql[i + 6])));
+  }
+
+  Status QuerySingleRows(std::string_view sql, const std::vector<const char*>& values, const RowCallback& on_row) {
+    if (!PQsendQueryParams(conn_, std::string(sql).c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                           nullptr, nullptr, 0))
+      return Error(sql);
+    PQsetSingleRowMode(conn_);
+    Status status;
+    while (PGresult* raw = PQgetResult(conn_)) {
+      ResultPtr res(raw);
+      ExecStatusType st = PQresultStatus(raw);
+      if (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK) {
+        // Rows arrive one per result in single-row mode; the final TUPLES_OK
+        // is empty (or holds every row if single-row mode was refused).
+        for (int i = 0; i < PQntuples(raw) && status.ok(); ++i) {
+          status = on_row(PgRow(raw, i));
+          if (!status.ok()) PQrequestCancel(conn_);  // the rest is drained below
+        }
+      } else if (st != PGRES_COMMAND_OK && status.ok()) {
+        status = ResultError(raw, sql);
+      }
+    }
+    return status;
+  }
+
   static void Bind(const std::vector<DbValue>& params, std::vector<std::string>* storage,
                    std::vector<const char*>* values) {
     storage->resize(params.size());
@@ -192,6 +231,7 @@ class PostgresAdapter : public Db {
 
   PGconn* conn_;
   std::string url_;
+  int64_t cursors_ = 0;
 };
 
 PgBulkWriter::~PgBulkWriter() {

@@ -1,5 +1,6 @@
-// PostgresAdapter: the Db interface over one libpq connection. Queries stream
-// in single-row mode; bulk writes use COPY FROM STDIN (text format). Not
+// PostgresAdapter: the Db interface over one libpq connection. SELECTs stream
+// through a server-side cursor (20,000 rows a fetch, in a transaction of their
+// own unless one is open); bulk writes use COPY FROM STDIN (text format). Not
 // thread-safe: one per thread.
 #pragma once
 

@@ -221,6 +221,17 @@ TEST_P(GeneratorDb, WritesTheSameRowsToEitherEngineAndReplacesAWindow) {
   EXPECT_EQ(*db_->QueryInt("SELECT COUNT(*) FROM transactions WHERE is_fraud = 1"), stats->frauds);
   EXPECT_EQ(*db_->QueryInt("SELECT COUNT(*) FROM customers"), o.customers);
   EXPECT_EQ(*db_->QueryInt("SELECT COUNT(*) FROM terminals"), o.terminals);
+  // Per scenario, the stored counts are the generator's and only scenarios are labelled fraud.
+  std::array<int64_t, kScenarioCount> stored{};
+  ASSERT_TRUE(db_->Query("SELECT fraud_scenario, COUNT(*), SUM(is_fraud) FROM transactions GROUP BY fraud_scenario",
+                         {}, [&](const storage::DbRow& r) {
+                           auto s = ParseScenario(r.Text(0));
+                           EXPECT_TRUE(s.has_value()) << r.Text(0);
+                           if (s) stored[static_cast<size_t>(*s)] = r.Int(1);
+                           EXPECT_EQ(r.Int(2), *s == FraudScenario::kNone ? 0 : r.Int(1));
+                           return Status::OK();
+                         }).ok());
+  EXPECT_EQ(stored, stats->by_scenario);
   // The stored rows are exactly the in-memory ones.
   World w = World::Build(o);
   int64_t cents = 0, expected_cents = 0, ids = 0, expected_ids = 0;
