@@ -229,6 +229,8 @@ Result<ImportStats> ImportCsv(storage::Db* db, const std::string& path, const Im
   if (!header) return InvalidArgument(path + ": empty file (expected a header row naming the fields)");
   if (!error.empty()) return InvalidArgument(fmt::format("{}: header row: {}", path, error));
 
+  // Spreadsheet exports often start with a UTF-8 byte-order mark.
+  if (!header->fields.empty() && header->fields[0].rfind("\xEF\xBB\xBF", 0) == 0) header->fields[0].erase(0, 3);
   ImportStats stats;
   std::vector<int> column_of(kFieldCount, -1);
   for (size_t c = 0; c < header->fields.size(); ++c) {

@@ -124,6 +124,21 @@ TEST_P(CsvImportTest, MappedColumnsQuotedFieldsAndIgnoredColumns) {
   EXPECT_EQ(Count("SELECT COUNT(*) FROM transactions WHERE merchant_category = '59,99'"), 1);
 }
 
+TEST_P(CsvImportTest, ByteOrderMarkCrlfAndBlankLines) {
+  auto stats = Import("\xEF\xBB\xBFtransaction_id,ts,customer_id,terminal_id,amount\r\n"
+                      "1,2025-12-30T10:00:00Z,1,1,1.5\r\n"
+                      "\r\n"
+                      "\n"
+                      "2,2025-12-30T10:00:00Z,1,1,-1\r\n"
+                      "3,2025-12-30T10:00:00Z,1,1,2");  // no newline at the end
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(stats->rows, 3);
+  EXPECT_EQ(stats->accepted, 2);
+  EXPECT_EQ(stats->quarantined.at("negative_amount"), 1);
+  EXPECT_EQ(Count("SELECT line FROM quarantine"), 5);  // blank lines still count as lines
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM quarantine WHERE raw = '2,2025-12-30T10:00:00Z,1,1,-1'"), 1);
+}
+
 TEST_P(CsvImportTest, FilesThatCannotBeTransactionsAreErrorsAndWriteNothing) {
   const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
       {"", "", "empty file"},
