@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "pg_harness.h"
+#include "db_fixture.h"
 #include "storage/db.h"
 #include "test_util.h"
 
@@ -23,11 +23,9 @@ std::vector<std::string> Generate(const std::string& db, const std::string& seed
 class CliData : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() == "postgres") {
-      std::string error;
-      db_ = FreshPgDatabase("cli_data", &error);
-      ASSERT_FALSE(db_.empty()) << error;
-    }
+    std::string error;
+    db_ = FreshDbUrl(GetParam(), dir_, "", &error);
+    ASSERT_TRUE(error.empty()) << error;
   }
   std::vector<std::string> WithDb(std::vector<std::string> args) const {
     if (!db_.empty()) args.insert(args.end(), {"--db", db_});

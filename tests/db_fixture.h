@@ -16,16 +16,21 @@
 
 namespace lathe::test {
 
+// A URL for a fresh database of engine: a new PostgreSQL database on the
+// shared server ("" with *error set if it cannot be made), or a SQLite file in
+// dir ("" for the data directory's default file when sqlite_file is empty).
+inline std::string FreshDbUrl(const std::string& engine, const TempDir& dir, const std::string& sqlite_file,
+                              std::string* error) {
+  if (engine == "postgres") return FreshPgDatabase("lathe_test", error);
+  return sqlite_file.empty() ? "" : "sqlite:" + dir / sqlite_file;
+}
+
 class EngineTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() == "postgres") {
-      std::string error;
-      url_ = FreshPgDatabase("lathe_test", &error);
-      ASSERT_FALSE(url_.empty()) << error;
-    } else {
-      url_ = "sqlite:" + dir_ / "test.db";
-    }
+    std::string error;
+    url_ = FreshDbUrl(GetParam(), dir_, "test.db", &error);
+    ASSERT_FALSE(url_.empty()) << error;
     auto db = storage::OpenDb(url_, dir_.path());
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(db).value();

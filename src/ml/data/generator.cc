@@ -134,6 +134,11 @@ std::vector<int64_t> EventsOn(uint64_t seed, Stream stream, int64_t day_ts, doub
   return out;
 }
 
+// One of the online merchants the customer uses.
+int32_t OnlineMerchant(const Customer& c, Rng& rng) {
+  return c.online[static_cast<size_t>(rng.Below(static_cast<int64_t>(c.online.size())))];
+}
+
 void Label(Transaction* t, FraudScenario s, Rng& rng) {
   t->is_fraud = true;
   t->scenario = s;
@@ -255,7 +260,7 @@ std::vector<Transaction> World::GenerateDay(int64_t day_ts) const {
     std::normal_distribution<double> amount_dist(c.mean_amount, c.std_amount);
     for (int64_t k = 0; k < n; ++k) {
       bool online = c.nearby.empty() || rng.Uniform(0, 1) < c.online_share;
-      int32_t ti = online ? c.online[static_cast<size_t>(rng.Below(static_cast<int64_t>(c.online.size())))]
+      int32_t ti = online ? OnlineMerchant(c, rng)
                           : c.nearby[static_cast<size_t>(rng.Below(static_cast<int64_t>(c.nearby.size())))];
       const Terminal& t = terminals_[static_cast<size_t>(ti)];
       double amount = amount_dist(rng);
@@ -282,7 +287,7 @@ std::vector<Transaction> World::GenerateDay(int64_t day_ts) const {
     int64_t bursts = Poisson(rng, o.card_testing_per_day * static_cast<double>(n_customers));
     for (int64_t b = 0; b < bursts; ++b) {
       const Customer& c = customers_[static_cast<size_t>(rng.Below(n_customers))];
-      const Terminal& t = terminals_[static_cast<size_t>(c.online[static_cast<size_t>(rng.Below(kOnlineMerchantsPerCustomer))])];
+      const Terminal& t = terminals_[static_cast<size_t>(OnlineMerchant(c, rng))];
       int64_t ts = day_ts + rng.Below(kSecondsPerDay - 3600);
       int64_t count = 5 + rng.Below(16);
       std::string device = fmt::format("ct{}-{}", day_ts / kSecondsPerDay, b);
@@ -308,7 +313,7 @@ std::vector<Transaction> World::GenerateDay(int64_t day_ts) const {
       int64_t ts = day_ts + rng.Below(kSecondsPerDay - 6 * 3600);
       int64_t count = 2 + rng.Below(5);
       for (int64_t k = 0; k < count; ++k) {
-        const Terminal& t = terminals_[static_cast<size_t>(c.online[static_cast<size_t>(rng.Below(kOnlineMerchantsPerCustomer))])];
+        const Terminal& t = terminals_[static_cast<size_t>(OnlineMerchant(c, rng))];
         ts += 60 + rng.Below(3600);
         Transaction tx = make(c, t, ts, c.mean_amount * rng.Uniform(2, 6) * t.amount_factor);
         tx.country = country;
