@@ -131,4 +131,15 @@ Result<ValidationResult> Validate(storage::Db* db, const Suite& suite, const Val
   return r;
 }
 
+Result<std::optional<bool>> LatestVerdict(storage::Db* db, const std::string& suite, const std::string& day) {
+  std::optional<bool> verdict;
+  LATHE_RETURN_IF_ERROR(db->Query("SELECT passed FROM validation_results WHERE suite = $1 AND day = $2 "
+                                  "ORDER BY result_id DESC LIMIT 1",
+                                  {suite, day}, [&](const storage::DbRow& r) {
+                                    verdict = r.Int(0) != 0;
+                                    return Status::OK();
+                                  }));
+  return verdict;
+}
+
 }  // namespace lathe::ml

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -45,6 +46,11 @@ struct ValidationResult {
 // errors for the database or the output files. A day that fails its checks
 // is a successful call with passed == false.
 Result<ValidationResult> Validate(storage::Db* db, const Suite& suite, const ValidateOptions& options);
+
+// The verdict training must respect: whether the latest validation of `day`
+// (YYYY-MM-DD) with `suite` passed; nullopt when the day was never validated
+// (which training must treat as not passed).
+Result<std::optional<bool>> LatestVerdict(storage::Db* db, const std::string& suite, const std::string& day);
 
 // The JSON document written to json_path (format in docs/validation.md).
 nlohmann::json ResultToJson(const ValidationResult& r);

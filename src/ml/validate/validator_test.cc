@@ -202,6 +202,18 @@ TEST_P(ValidatorTest, ResultsAreStoredAndReportsWritten) {
   EXPECT_EQ(*db_->QueryInt("SELECT COUNT(*) FROM validation_results WHERE suite = 'every_type'"), 2);
 }
 
+TEST_P(ValidatorTest, TheLatestRunOfADayIsItsVerdict) {
+  const std::string day = FormatDay(day_);
+  auto never = LatestVerdict(db_.get(), "gate", day);
+  ASSERT_TRUE(never.ok());
+  EXPECT_FALSE(never->has_value());
+  Run("suite: gate\nchecks: [{type: row_count, min: 1000000}]");
+  EXPECT_EQ(*LatestVerdict(db_.get(), "gate", day), std::optional<bool>(false));
+  Run("suite: gate\nchecks: [{type: row_count, min: 1}]");  // re-validated after a fix
+  EXPECT_EQ(*LatestVerdict(db_.get(), "gate", day), std::optional<bool>(true));
+  EXPECT_FALSE(LatestVerdict(db_.get(), "other", day)->has_value());
+}
+
 TEST_P(ValidatorTest, MissingTableOrTimestampColumnIsAnError) {
   auto suite = ParseSuite("suite: s\ntable: nope\nchecks: [{type: row_count, min: 1}]", "s");
   ASSERT_TRUE(suite.ok());
