@@ -12,6 +12,7 @@ packages=(
   libfaiss-dev libopenblas-dev libomp-dev  # vector search
   libxgboost-dev              # gradient-boosted fraud model
   libsqlite3-dev libpq-dev    # catalog stores
+  libcsv-dev                  # CSV import of transactions (RFC 4180 quoting)
   nlohmann-json3-dev libsimdjson-dev
   libeigen3-dev               # LSA embedder (randomised SVD)
   libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev

@@ -14,5 +14,11 @@ namespace lathe::app {
 void RegisterRagCommands(CLI::App* app, AppContext* ctx, int* exit_code);
 // Registers serve and keys.
 void RegisterServeCommands(CLI::App* app, AppContext* ctx, int* exit_code);
+// Registers `data` (generate, import, export) and `validate`.
+void RegisterDataCommands(CLI::App* app, AppContext* ctx, int* exit_code);
+
+// Prints "lathe: <message>" to stderr and returns the exit status for it:
+// 2 for bad input or something not found, 1 otherwise.
+int ReportError(const Status& st);
 
 }  // namespace lathe::app

@@ -19,10 +19,7 @@ namespace {
 
 using nlohmann::json;
 
-int Fail(const Status& st) {
-  std::fprintf(stderr, "lathe: %s\n", st.message().c_str());
-  return st.code() == StatusCode::kInvalidArgument || st.code() == StatusCode::kNotFound ? 2 : 1;
-}
+int Fail(const Status& st) { return ReportError(st); }
 
 void AddIndexOptions(CLI::App* cmd, Settings* s) {
   cmd->add_option("--k1", s->index.bm25.k1, "BM25 term-frequency saturation")->capture_default_str()->group("Tuning");
@@ -375,6 +372,11 @@ int RunDemo(AppContext* ctx, const std::string& kb, const std::string& questions
 }
 
 }  // namespace
+
+int ReportError(const Status& st) {
+  std::fprintf(stderr, "lathe: %s\n", st.message().c_str());
+  return st.code() == StatusCode::kInvalidArgument || st.code() == StatusCode::kNotFound ? 2 : 1;
+}
 
 void RegisterRagCommands(CLI::App* app, AppContext* ctx, int* exit_code) {
   Settings* s = &ctx->settings;

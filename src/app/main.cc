@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", ctx.settings.threads, "Worker threads for CPU work (0: all cores)");
   lathe::app::RegisterRagCommands(&app, &ctx, &exit_code);
   lathe::app::RegisterServeCommands(&app, &ctx, &exit_code);
+  lathe::app::RegisterDataCommands(&app, &ctx, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -92,6 +92,9 @@ class SqliteDb {
   int64_t Changes() const { return sqlite3_changes64(db_); }
   int64_t LastInsertId() const { return sqlite3_last_insert_rowid(db_); }
   const std::string& path() const { return path_; }
+  // The underlying connection, for adapters that need more of the C API
+  // (storage/sqlite_adapter.h). Owned by this object.
+  sqlite3* handle() const { return db_; }
 
  private:
   SqliteDb(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}

@@ -1,0 +1,126 @@
+#include "storage/migrations.h"
+
+#include <ctime>
+#include <set>
+
+namespace lathe::storage {
+namespace {
+
+// Serialises concurrent migrators on one PostgreSQL database.
+constexpr int64_t kPgMigrationLock = 0x6c617468;  // "lath"
+
+std::string ForEngine(std::string sql, DbEngine engine) {
+  const std::string token = "{{ID}}";
+  const std::string id = engine == DbEngine::kSqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGSERIAL PRIMARY KEY";
+  for (size_t p; (p = sql.find(token)) != std::string::npos;) sql.replace(p, token.size(), id);
+  return sql;
+}
+
+}  // namespace
+
+const std::vector<Migration>& Migrations() {
+  static const std::vector<Migration> kMigrations = {
+      {1, "transactions, customers, terminals", R"sql(
+CREATE TABLE customers (
+  customer_id BIGINT PRIMARY KEY,
+  x DOUBLE PRECISION,
+  y DOUBLE PRECISION,
+  country TEXT,
+  mean_amount DOUBLE PRECISION,
+  std_amount DOUBLE PRECISION,
+  tx_per_day DOUBLE PRECISION
+);
+CREATE TABLE terminals (
+  terminal_id BIGINT PRIMARY KEY,
+  x DOUBLE PRECISION NOT NULL,
+  y DOUBLE PRECISION NOT NULL,
+  country TEXT NOT NULL,
+  merchant_category TEXT NOT NULL,
+  channel TEXT NOT NULL
+);
+CREATE TABLE transactions (
+  transaction_id BIGINT PRIMARY KEY,
+  ts BIGINT NOT NULL,
+  customer_id BIGINT NOT NULL,
+  terminal_id BIGINT NOT NULL,
+  amount DOUBLE PRECISION NOT NULL,
+  currency TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  merchant_category TEXT NOT NULL,
+  country TEXT NOT NULL,
+  device_id TEXT,
+  is_fraud INTEGER NOT NULL,
+  fraud_scenario TEXT NOT NULL,
+  label_ts BIGINT
+);
+CREATE INDEX transactions_ts ON transactions (ts);
+)sql"},
+      {2, "quarantine", R"sql(
+CREATE TABLE quarantine (
+  quarantine_id {{ID}},
+  source TEXT NOT NULL,
+  line BIGINT NOT NULL,
+  reason TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  transaction_id BIGINT,
+  ts BIGINT,
+  raw TEXT NOT NULL,
+  quarantined_at BIGINT NOT NULL
+);
+CREATE INDEX quarantine_ts ON quarantine (ts);
+)sql"},
+      {3, "validation results", R"sql(
+CREATE TABLE validation_results (
+  result_id {{ID}},
+  suite TEXT NOT NULL,
+  day TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  passed INTEGER NOT NULL,
+  failed_checks INTEGER NOT NULL,
+  warned_checks INTEGER NOT NULL,
+  row_count BIGINT NOT NULL,
+  json_path TEXT NOT NULL,
+  html_path TEXT NOT NULL,
+  result_json TEXT NOT NULL
+);
+CREATE INDEX validation_results_day ON validation_results (day);
+)sql"},
+  };
+  return kMigrations;
+}
+
+Status Migrate(Db* db) {
+  bool pg = db->engine() == DbEngine::kPostgres;
+  if (pg) LATHE_RETURN_IF_ERROR(db->Exec("SELECT pg_advisory_lock(" + std::to_string(kPgMigrationLock) + ")"));
+  auto run = [&]() -> Status {
+    LATHE_RETURN_IF_ERROR(db->Exec(
+        "CREATE TABLE IF NOT EXISTS db_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+        "applied_at BIGINT NOT NULL)"));
+    std::set<int> applied;
+    LATHE_RETURN_IF_ERROR(db->Query("SELECT version FROM db_migrations", {}, [&](const DbRow& r) {
+      applied.insert(static_cast<int>(r.Int(0)));
+      return Status::OK();
+    }));
+    int latest = Migrations().back().version;
+    if (!applied.empty() && *applied.rbegin() > latest)
+      return FailedPrecondition(db->url() + ": database schema version " + std::to_string(*applied.rbegin()) +
+                                " is newer than this lathe (" + std::to_string(latest) + ")");
+    for (const Migration& m : Migrations()) {
+      if (applied.count(m.version)) continue;
+      DbTransaction tx(db);
+      LATHE_RETURN_IF_ERROR(tx.status());
+      Status st = db->Exec(ForEngine(m.sql, db->engine()));
+      if (!st.ok()) return Status(st.code(), "migration " + std::to_string(m.version) + " (" + m.name + "): " + st.message());
+      LATHE_RETURN_IF_ERROR(db->Execute("INSERT INTO db_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                                        {int64_t{m.version}, m.name, static_cast<int64_t>(std::time(nullptr))})
+                                .status());
+      LATHE_RETURN_IF_ERROR(tx.Commit());
+    }
+    return Status::OK();
+  };
+  Status st = run();
+  if (pg) (void)db->Exec("SELECT pg_advisory_unlock(" + std::to_string(kPgMigrationLock) + ")");
+  return st;
+}
+
+}  // namespace lathe::storage
