@@ -92,6 +92,33 @@ TEST(ServeLlm, GroundedAnswerWithVerifiedCitationsAndRemoteEmbeddings) {
   EXPECT_FALSE(events.back()["citations"].empty());
 }
 
+// With an LLM configured, a follow-up is rewritten by the LLM (one extra
+// call) and a self-contained question is not.
+TEST(ServeLlm, FollowUpIsRewrittenByTheModel) {
+  Fixture f("  timeout_ms: 5000\n");
+  ASSERT_GT(f.server->port(), 0);
+  HttpResult first = f.Chat(kQuestion);
+  ASSERT_EQ(first.status, 200) << first.body;
+  std::string id = first.Json()["conversation_id"];
+  const std::string standalone = "How do I reset my password in the mobile app?";
+  f.standin.Control({{"mode", "ok"}, {"reply", standalone}, {"reset_stats", true}});
+  HttpResult follow = f.server->Post(
+      "/v1/chat", {{"collection", "kb"}, {"message", "what about on the mobile app?"}, {"conversation_id", id}}, f.key);
+  ASSERT_EQ(follow.status, 200) << follow.body;
+  EXPECT_TRUE(follow.Json()["rewritten"].get<bool>());
+  EXPECT_EQ(follow.Json()["query"], standalone);
+  EXPECT_EQ(f.ChatRequests(), 2);  // the rewrite, then the answer
+  EXPECT_NE(f.server->Get("/metrics").body.find("lathe_query_rewrites_total{method=\"llm\"} 1"), std::string::npos);
+
+  f.standin.Control({{"mode", "ok"}, {"reply", ""}, {"reset_stats", true}});
+  HttpResult self = f.server->Post(
+      "/v1/chat", {{"collection", "kb"}, {"message", "How do I turn on two-factor authentication?"},
+                   {"conversation_id", id}}, f.key);
+  ASSERT_EQ(self.status, 200) << self.body;
+  EXPECT_FALSE(self.Json()["rewritten"].get<bool>());
+  EXPECT_EQ(f.ChatRequests(), 1);
+}
+
 // Each upstream behaviour gives the documented status, within the deadline.
 TEST(ServeLlm, UpstreamFailureTable) {
   // 3 tries of at most 800 ms within a 2.5 s deadline; the breaker never opens here.
