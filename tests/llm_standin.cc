@@ -80,6 +80,7 @@ struct State {
   int piece_delay_ms = 0;
   uint64_t chat_requests = 0;
   uint64_t embedding_requests = 0;
+  uint64_t connections = 0;  // accepted since start (not reset)
   int64_t in_flight = 0;
   int64_t max_concurrent = 0;
 
@@ -407,7 +408,8 @@ json StatsJson() {
   return {{"chat_requests", g_state.chat_requests},
           {"embedding_requests", g_state.embedding_requests},
           {"max_concurrent", g_state.max_concurrent},
-          {"in_flight", g_state.in_flight}};
+          {"in_flight", g_state.in_flight},
+          {"connections", g_state.connections}};
 }
 
 std::optional<std::string> ApplyControl(const json& c) {
@@ -516,6 +518,7 @@ asio::awaitable<void> Listen(tcp::acceptor& acceptor) {
       co_await Sleep(10);
       continue;
     }
+    ++g_state.connections;
     asio::co_spawn(ex, Session(std::move(socket)), asio::detached);
   }
 }

@@ -153,9 +153,13 @@ TEST(ServeLlm, UpstreamFailureTable) {
     EXPECT_LT(r.ms, row.max_ms);
     if (row.status != 200) {
       EXPECT_EQ(r.Json()["error"]["code"], row.code) << r.body;
-      if (row.status == 503) EXPECT_EQ(r.Header("retry-after"), "1");
+      if (row.status == 503) {
+        EXPECT_EQ(r.Header("retry-after"), "1");
+      }
     }
-    if (row.requests >= 0) EXPECT_EQ(f.ChatRequests(), row.requests);
+    if (row.requests >= 0) {
+      EXPECT_EQ(f.ChatRequests(), row.requests);
+    }
   }
 
   // A stream that breaks after output has begun ends with an error event.

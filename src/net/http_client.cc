@@ -83,9 +83,14 @@ asio::awaitable<Status> Connect(beast::tcp_stream& stream, const Url& url, Clock
 
 // Writes msg and reads the response on an established stream (plain or TLS).
 template <typename Stream>
+// *reusable: the response was read to its end and the server keeps the
+// connection open. *answered: response bytes arrived (a failure before that
+// on a reused connection means the server had closed it while idle).
 asio::awaitable<Result<ClientResponse>> Talk(Stream& stream, const Url& url, http::request<http::string_body>& msg,
                                              const ClientRequest& request, Clock::time_point first_deadline,
-                                             BodySink* on_data) {
+                                             BodySink* on_data, bool* reusable, bool* answered) {
+  *reusable = false;
+  *answered = false;
   auto& lowest = beast::get_lowest_layer(stream);
   lowest.expires_at(first_deadline);
   auto [write_ec, written] = co_await http::async_write(stream, msg, kTuple);
@@ -97,6 +102,7 @@ asio::awaitable<Result<ClientResponse>> Talk(Stream& stream, const Url& url, htt
     http::response_parser<http::string_body> parser;
     parser.body_limit(request.body_limit);
     auto [read_ec, n] = co_await http::async_read(stream, buffer, parser, kTuple);
+    *answered = parser.got_some();
     if (read_ec == http::error::body_limit) {
       co_return Unavailable(fmt::format("response from {} exceeds {} bytes", Where(url), request.body_limit));
     }
@@ -105,12 +111,14 @@ asio::awaitable<Result<ClientResponse>> Talk(Stream& stream, const Url& url, htt
     out.status = static_cast<int>(res.result_int());
     CopyHeaders(res, &out);
     out.body = std::move(res.body());
+    *reusable = res.keep_alive() && buffer.size() == 0;
     co_return out;
   }
 
   http::response_parser<http::buffer_body> parser;
   parser.body_limit(boost::none);
   auto [header_ec, header_n] = co_await http::async_read_header(stream, buffer, parser, kTuple);
+  *answered = parser.got_some();
   if (header_ec) co_return StepError(url, "reading response headers from", header_ec);
   out.status = static_cast<int>(parser.get().result_int());
   CopyHeaders(parser.get(), &out);
@@ -132,8 +140,9 @@ asio::awaitable<Result<ClientResponse>> Talk(Stream& stream, const Url& url, htt
       continue;
     }
     bool more = co_await (*on_data)(std::string_view(piece, got));
-    if (!more) break;
+    if (!more) co_return out;  // body left unread: the connection is not reused
   }
+  *reusable = parser.get().keep_alive() && buffer.size() == 0;
   co_return out;
 }
 
@@ -209,6 +218,28 @@ HttpClient::HttpClient(boost::asio::any_io_executor ex)
 
 HttpClient::~HttpClient() = default;
 
+std::unique_ptr<beast::tcp_stream> HttpClient::TakeIdle(const std::string& key) {
+  std::lock_guard lock(idle_mu_);
+  auto it = idle_.find(key);
+  while (it != idle_.end() && !it->second.empty()) {
+    std::unique_ptr<beast::tcp_stream> s = std::move(it->second.back());
+    it->second.pop_back();
+    if (s->socket().is_open()) return s;
+  }
+  return nullptr;
+}
+
+void HttpClient::CloseIdle() {
+  std::lock_guard lock(idle_mu_);
+  idle_.clear();
+}
+
+void HttpClient::PutIdle(const std::string& key, std::unique_ptr<beast::tcp_stream> stream) {
+  std::lock_guard lock(idle_mu_);
+  auto& list = idle_[key];
+  if (list.size() < kMaxIdlePerHost) list.push_back(std::move(stream));
+}
+
 asio::awaitable<Result<ClientResponse>> HttpClient::Send(ClientRequest request) {
   co_return co_await Exchange(std::move(request), nullptr);
 }
@@ -251,15 +282,35 @@ asio::awaitable<Result<ClientResponse>> HttpClient::Exchange(ClientRequest reque
       if (handshake_ec) co_return StepError(url, "TLS handshake with", handshake_ec);
       // No TLS close_notify exchange afterwards: the response is framed by
       // Content-Length or chunking, so a truncated close cannot go unnoticed.
-      co_return co_await Talk(stream, url, msg, request, first_deadline, on_data);
+      bool reusable = false, answered = false;  // TLS connections are not pooled
+      co_return co_await Talk(stream, url, msg, request, first_deadline, on_data, &reusable, &answered);
     }
-    beast::tcp_stream stream(ex_);
-    Status connected = co_await Connect(stream, url, first_deadline);
-    if (!connected.ok()) co_return connected;
-    Result<ClientResponse> result = co_await Talk(stream, url, msg, request, first_deadline, on_data);
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    co_return result;
+    // Plain HTTP: an idle keep-alive connection to the same host when there
+    // is one. If a reused connection fails before any response byte, the
+    // server closed it while it sat idle: try once more on a new one.
+    const std::string pool_key = url.host + ":" + url.port;
+    for (int attempt = 0;; ++attempt) {
+      std::unique_ptr<beast::tcp_stream> stream = attempt == 0 ? TakeIdle(pool_key) : nullptr;
+      const bool reused = stream != nullptr;
+      if (!reused) {
+        stream = std::make_unique<beast::tcp_stream>(ex_);
+        Status connected = co_await Connect(*stream, url, first_deadline);
+        if (!connected.ok()) co_return connected;
+        stream->socket().set_option(tcp::no_delay(true));
+      }
+      bool reusable = false, answered = false;
+      Result<ClientResponse> result =
+          co_await Talk(*stream, url, msg, request, first_deadline, on_data, &reusable, &answered);
+      if (!result.ok() && reused && !answered && result.status().code() == StatusCode::kUnavailable) continue;
+      if (result.ok() && reusable) {
+        stream->expires_never();
+        PutIdle(pool_key, std::move(stream));
+      } else {
+        beast::error_code ignored;
+        stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
+      }
+      co_return result;
+    }
   } catch (const std::exception& e) {
     // Asio reports most failures through error codes; this catches the rest
     // (allocation, a throwing sink) so that no exception leaves the client.

@@ -1,19 +1,24 @@
 // HttpClient: an asynchronous HTTP/1.1 client (Boost.Beast, C++20 coroutines)
 // for upstream services — OpenAI-compatible LLM and embedding servers. Plain
-// HTTP and HTTPS (OpenSSL, peer verified against the system store, SNI). One
-// connection per request (upstream calls last hundreds of milliseconds; a
-// connection pool is not worth its complexity yet). Thread-safe: concurrent
-// Send/Stream calls are independent. Never throws; errors are Status values.
+// HTTP and HTTPS (OpenSSL, peer verified against the system store, SNI).
+// Plain-HTTP connections are kept alive and reused (up to kMaxIdlePerHost idle
+// ones per host; a reused connection the server has closed meanwhile is
+// replaced transparently); HTTPS connections are made per request. Thread-safe:
+// concurrent Send/Stream calls are independent. Never throws; errors are
+// Status values.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <unordered_map>
 #include <vector>
 
 #include "common/status.h"
@@ -73,7 +78,9 @@ bool IsConnectFailure(const Status& status);
 class HttpClient {
  public:
   // ex runs the client's I/O (an I/O thread's executor, never the CPU pool).
-  // Loads the system's trusted CA certificates once.
+  // Loads the system's trusted CA certificates once. The client (its idle
+  // connections) must be destroyed, or CloseIdle called, before ex's
+  // execution context.
   explicit HttpClient(boost::asio::any_io_executor ex);
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
@@ -91,11 +98,20 @@ class HttpClient {
   // Send, plus Unavailable when the connection breaks mid-body.
   boost::asio::awaitable<Result<ClientResponse>> Stream(ClientRequest request, BodySink on_data);
 
+  // Closes the idle keep-alive connections. Not while the executor runs.
+  void CloseIdle();
+
  private:
+  static constexpr size_t kMaxIdlePerHost = 1024;
   boost::asio::awaitable<Result<ClientResponse>> Exchange(ClientRequest request, BodySink* on_data);
+  // An open idle connection to host:port, or nullptr.
+  std::unique_ptr<boost::beast::tcp_stream> TakeIdle(const std::string& key);
+  void PutIdle(const std::string& key, std::unique_ptr<boost::beast::tcp_stream> stream);
 
   boost::asio::any_io_executor ex_;
   std::unique_ptr<boost::asio::ssl::context> tls_;
+  std::mutex idle_mu_;
+  std::unordered_map<std::string, std::vector<std::unique_ptr<boost::beast::tcp_stream>>> idle_;  // guarded by idle_mu_
 };
 
 }  // namespace lathe::net

@@ -162,6 +162,7 @@ RemoteEmbedder::RemoteEmbedder(RemoteEmbedderOptions options)
 RemoteEmbedder::~RemoteEmbedder() {
   io_->stop();
   if (thread_.joinable()) thread_.join();
+  http_->CloseIdle();  // its sockets belong to io_
   // Destroy leftover coroutine frames while the caller they hold permits of lives.
   io_.reset();
 }
