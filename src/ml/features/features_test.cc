@@ -185,6 +185,17 @@ TEST_F(TinyFixture, OnlineRejectsOutOfOrderTransactionsAndLeavesStateAlone) {
   EXPECT_TRUE(online.AddFraudLabel(7, 2, 0));
 }
 
+// The world's transactions of `days` days from o.start_ts, without a store.
+std::vector<Transaction> GenerateDays(const GeneratorOptions& o, int64_t days) {
+  World world = World::Build(o);
+  std::vector<Transaction> txs;
+  for (int64_t d = 0; d < days; ++d) {
+    auto day = world.GenerateDay(o.start_ts + d * kSecondsPerDay);
+    txs.insert(txs.end(), day.begin(), day.end());
+  }
+  return txs;
+}
+
 // A small world with more compromised terminals than the defaults, so that
 // terminal risk has labels to find.
 std::vector<Transaction> GeneratedMonth(int64_t days = 30) {
@@ -195,13 +206,7 @@ std::vector<Transaction> GeneratedMonth(int64_t days = 30) {
   o.start_ts = *ParseDay("2026-03-01");
   o.compromised_terminals_per_day = 3e-3;
   o.compromised_customers_per_day = 2e-3;
-  World world = World::Build(o);
-  std::vector<Transaction> txs;
-  for (int64_t d = 0; d < days; ++d) {
-    auto day = world.GenerateDay(o.start_ts + d * kSecondsPerDay);
-    txs.insert(txs.end(), day.begin(), day.end());
-  }
-  return txs;
+  return GenerateDays(o, days);
 }
 
 size_t Column(const FeatureMatrix& m, const std::string& name) {
@@ -315,12 +320,7 @@ TEST_P(FeatureInputTest, LoadedFromTheStoreEqualsGenerated) {
   ASSERT_TRUE(Generate(db_.get(), o).ok());
   auto loaded = LoadFeatureInput(db_.get(), o.start_ts, o.start_ts + 3 * kSecondsPerDay);
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
-  World world = World::Build(o);
-  std::vector<Transaction> txs;
-  for (int d = 0; d < 3; ++d) {
-    auto day = world.GenerateDay(o.start_ts + d * kSecondsPerDay);
-    txs.insert(txs.end(), day.begin(), day.end());
-  }
+  const std::vector<Transaction> txs = GenerateDays(o, 3);
   ASSERT_EQ(loaded->size(), txs.size());
   const FeatureSpec spec = Shipped();
   auto a = ComputeBatch(spec, *loaded, nullptr);
