@@ -3,8 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <thread>
 
+#include "common/cpu_pool.h"
 #include "llm_standin_util.h"
+#include "rag/index/catalog.h"
+#include "rag/index/collection_index.h"
+#include "test_util.h"
 
 namespace lathe::rag {
 namespace {
@@ -178,6 +184,63 @@ TEST(RemoteEmbedderCreate, FailsClearlyWhenTheServerIsDownAndDimIsUnknown) {
   EXPECT_NE(embedder.status().message().find("learning the embedding dimension"), std::string::npos);
   options.batch_size = 0;
   EXPECT_EQ(RemoteEmbedder::Create(options).status().code(), StatusCode::kInvalidArgument);
+}
+
+// An index rebuilt while the embedding server fails is searchable by BM25,
+// but stores no vectors and writes no snapshot (zeros would pass for real
+// vectors forever); once the server is back, the next rebuild stores them.
+TEST_F(RemoteEmbedderTest, RebuildWithAFailingServerStoresNoVectors) {
+  test::TempDir dir;
+  auto catalog = Catalog::Open(dir.path()).value();
+  CollectionInfo kb = catalog->EnsureCollection("kb", "").value();
+  std::vector<NewDocument> docs;
+  for (int i = 0; i < 300; ++i) {
+    NewDocument d;
+    d.info.doc_id = "doc" + std::to_string(i);
+    d.info.title = "Doc " + std::to_string(i);
+    d.info.source = d.info.doc_id;
+    d.info.format = "txt";
+    d.info.content_hash = "h" + std::to_string(i);
+    ChunkRecord c;
+    c.title = d.info.title;
+    c.text = Texts(300)[static_cast<size_t>(i)];
+    d.chunks.push_back(c);
+    docs.push_back(std::move(d));
+  }
+  std::vector<int64_t> removed;
+  ASSERT_TRUE(catalog->ReplaceDocuments(kb.id, &docs, &removed).ok());
+  kb = catalog->GetCollection("kb").value();
+  RemoteEmbedderOptions options = Options();
+  options.max_tries = 1;
+  std::shared_ptr<const Embedder> embedder = Make(options);
+  ASSERT_NE(embedder, nullptr);
+  CpuPool pool(2);
+  auto stored_vectors = [&] {
+    int64_t n = 0;
+    EXPECT_TRUE(catalog->ScanChunks(kb.id, [&](ChunkRecord&& r) { n += r.embedding.size() == 32 ? 1 : 0; }).ok());
+    return n;
+  };
+
+  standin_.Control({{"mode", "status"}, {"status", 500}});
+  auto degraded = CollectionIndex::Load(catalog.get(), kb, dir.path(), embedder, IndexOptions{}, &pool);
+  ASSERT_TRUE(degraded.ok()) << degraded.status().ToString();
+  EXPECT_TRUE((*degraded)->vectors_missing());
+  EXPECT_EQ((*degraded)->live_chunks(), 300u);
+  EXPECT_EQ(stored_vectors(), 0);
+  EXPECT_NE(catalog->GetCollection("kb").value().embedder, embedder->id());
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/index"));
+
+  standin_.Reset();
+  // After the breaker's cool-down (300 ms) one trial call closes it.
+  std::this_thread::sleep_for(milliseconds(400));
+  std::vector<float> probe(32);
+  ASSERT_TRUE(embedder->Embed({"probe"}, false, probe.data()).ok());
+  auto healthy = CollectionIndex::Load(catalog.get(), catalog->GetCollection("kb").value(), dir.path(), embedder,
+                                       IndexOptions{}, &pool);
+  ASSERT_TRUE(healthy.ok()) << healthy.status().ToString();
+  EXPECT_FALSE((*healthy)->vectors_missing());
+  EXPECT_EQ(stored_vectors(), 300);
+  EXPECT_EQ(catalog->GetCollection("kb").value().embedder, embedder->id());
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 #include "rag/index/collection_index.h"
 
-#include <cstring>
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 
 #include "common/binary_io.h"
@@ -77,6 +78,7 @@ std::vector<uint8_t> CollectionIndex::MakeFilter(const std::function<bool(const 
 }
 
 Status CollectionIndex::Save(const std::string& data_dir, int64_t collection_id, int64_t generation) const {
+  if (vectors_missing_) return FailedPrecondition("some chunks have no vectors yet (the embedder failed); not saved");
   auto t0 = std::chrono::steady_clock::now();
   auto since = [&t0] {
     auto now = std::chrono::steady_clock::now();
@@ -140,13 +142,15 @@ Result<std::unique_ptr<CollectionIndex>> CollectionIndex::Rebuild(Catalog* catal
     needs_embedding[i] = !(reuse_vectors && chunks[i].embedding.size() == dim);
     reembedded += needs_embedding[i];
   }
+  // Embedders that work on analysed terms (LSA) embed during analysis; the
+  // others (hashing, remote) get the chunks' texts in blocks, so a remote
+  // embedder batches its requests.
+  std::vector<uint8_t> needs_text(chunks.size(), 0);
   auto work = [&](size_t i) {
     analyzed[i] = AnalyzeChunk(index->analyzer_, chunks[i].title, chunks[i].text);
     float* out = vectors.data() + i * dim;
     if (needs_embedding[i]) {
-      if (!embedder->EmbedAnalyzed(analyzed[i].title_terms, analyzed[i].body_terms, out)) {
-        (void)embedder->Embed({EmbeddingText(chunks[i].title, chunks[i].text)}, false, out);
-      }
+      needs_text[i] = !embedder->EmbedAnalyzed(analyzed[i].title_terms, analyzed[i].body_terms, out);
     } else {
       std::memcpy(out, chunks[i].embedding.data(), dim * sizeof(float));
     }
@@ -156,7 +160,44 @@ Result<std::unique_ptr<CollectionIndex>> CollectionIndex::Rebuild(Catalog* catal
   } else {
     for (size_t i = 0; i < chunks.size(); ++i) work(i);
   }
-  if (reembedded > 0) {
+  std::vector<size_t> text_rows;
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    if (needs_text[i]) text_rows.push_back(i);
+  }
+  constexpr size_t kBlock = 256;
+  const size_t blocks = (text_rows.size() + kBlock - 1) / kBlock;
+  std::vector<Status> block_status(blocks);
+  auto embed_block = [&](size_t b) {
+    const size_t begin = b * kBlock, end = std::min(text_rows.size(), begin + kBlock);
+    std::vector<std::string> texts;
+    for (size_t r = begin; r < end; ++r) texts.push_back(EmbeddingText(chunks[text_rows[r]].title, chunks[text_rows[r]].text));
+    std::vector<float> out(texts.size() * dim);
+    block_status[b] = embedder->Embed(texts, false, out.data());
+    if (!block_status[b].ok()) return;
+    for (size_t r = begin; r < end; ++r) {
+      std::memcpy(vectors.data() + text_rows[r] * dim, out.data() + (r - begin) * dim, dim * sizeof(float));
+    }
+  };
+  if (pool != nullptr) {
+    pool->ParallelFor(blocks, embed_block, 1);
+  } else {
+    for (size_t b = 0; b < blocks; ++b) embed_block(b);
+  }
+  Status embedded;
+  for (const Status& st : block_status) {
+    if (!st.ok()) {
+      embedded = st;
+      break;
+    }
+  }
+  if (!embedded.ok()) {
+    // Searchable by BM25 now; the vectors are not stored (zeros would pass for
+    // real ones), so the next load tries again.
+    LOG_WARN("collection '{}': embedding {} chunks with {} failed, vector search is degraded until a later load: {}",
+             collection.name, text_rows.size(), embedder->id(), embedded.ToString());
+    for (size_t r : text_rows) std::fill_n(vectors.data() + r * dim, dim, 0.0f);
+    index->vectors_missing_ = true;
+  } else if (reembedded > 0) {
     LOG_INFO("collection '{}': embedded {} of {} chunks with {} (stored vectors missing or from '{}')",
              collection.name, reembedded, chunks.size(), embedder->id(), collection.embedder);
     std::vector<std::pair<int64_t, const float*>> updates;

@@ -67,8 +67,13 @@ class CollectionIndex {
   // slots are dead (after updates and deletes); cheap: no re-analysis.
   void CompactIfWasteful();
 
-  // Writes the snapshot for the given catalog generation.
+  // Writes the snapshot for the given catalog generation. FailedPrecondition
+  // (nothing written) when vectors_missing().
   Status Save(const std::string& data_dir, int64_t collection_id, int64_t generation) const;
+  // Rebuild could not embed some chunks (the embedder failed): they have zero
+  // vectors here and none in the catalog, and no snapshot is written, so the
+  // next load embeds them again.
+  bool vectors_missing() const { return vectors_missing_; }
 
   // A filter bitmap (one byte per slot) allowing live chunks whose document
   // satisfies pred.
@@ -102,6 +107,7 @@ class CollectionIndex {
   std::vector<std::string> slot_doc_;
   std::unordered_map<int64_t, uint32_t> chunk_slot_;
   bool loaded_from_snapshot_ = false;
+  bool vectors_missing_ = false;
 };
 
 }  // namespace lathe::rag
