@@ -585,6 +585,11 @@ TEST(ServeConfig, BadConfigurationTable) {
   unsetenv("LATHE_SERVER_PORT");
   EXPECT_EQ(env.exit_code, 2);
   EXPECT_NE(env.err.find("LATHE_SERVER_PORT"), std::string::npos) << env.err;
+  setenv("LATHE_SERVER_PROT", "8080", 1);  // misspelt: refused, not ignored
+  RunResult typo = RunLathe(dir.path(), {"serve", "--print-config"});
+  unsetenv("LATHE_SERVER_PROT");
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_NE(typo.err.find("LATHE_SERVER_PROT is not a configuration key"), std::string::npos) << typo.err;
 }
 
 TEST(ServeConfig, PrintConfigMasksSecretsAndShowsOverrides) {

@@ -221,6 +221,24 @@ Status LoadConfigFile(const std::string& path, ServeConfig* config) {
 }
 
 Status ApplyEnvironment(const std::map<std::string, std::string>& env, ServeConfig* config) {
+  // A LATHE_<SECTION>_... variable for a known section must name a key: a
+  // misspelt override would otherwise be ignored without a word. Other
+  // LATHE_* variables are not configuration and are left alone.
+  std::set<std::string> names, prefixes;
+  for (const auto& f : Fields(config)) {
+    names.insert(EnvName(f));
+    std::string prefix = std::string("LATHE_") + f.section + "_";
+    for (char& ch : prefix) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    prefixes.insert(prefix);
+  }
+  for (const auto& [name, value] : env) {
+    if (names.count(name)) continue;
+    for (const auto& prefix : prefixes) {
+      if (name.rfind(prefix, 0) == 0) {
+        return InvalidArgument("environment " + name + " is not a configuration key (see lathe serve --print-config)");
+      }
+    }
+  }
   for (const auto& f : Fields(config)) {
     auto it = env.find(EnvName(f));
     if (it == env.end()) continue;
