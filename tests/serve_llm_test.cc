@@ -76,6 +76,16 @@ TEST(ServeLlm, GroundedAnswerWithVerifiedCitationsAndRemoteEmbeddings) {
   EXPECT_NE(f.server->Get("/metrics").body.find("lathe_citations_removed_total{backend=\"openai\"} 1"),
             std::string::npos);
 
+  // Streamed, the invented marker never reaches the client either.
+  HttpResult streamed = f.Chat(kQuestion, true);
+  ASSERT_EQ(streamed.status, 200);
+  std::string deltas;
+  for (const auto& e : SseEvents(streamed.body)) {
+    if (e.is_object() && e.value("type", "") == "delta") deltas += e["text"].get<std::string>();
+  }
+  EXPECT_NE(deltas.find("[1]"), std::string::npos) << deltas;
+  EXPECT_EQ(deltas.find("[9]"), std::string::npos) << deltas;
+
   // Off-topic: handed off without calling the model.
   f.standin.Control({{"mode", "ok"}, {"reply", ""}, {"reset_stats", true}});
   json off = f.Chat("How do I bake sourdough bread?").Json();

@@ -457,7 +457,24 @@ asio::awaitable<Result<ChatResult>> Assistant::Chat(const std::string& tenant, c
     request.temperature = config_.llm.temperature;
     request.max_tokens = static_cast<int>(config_.llm.max_tokens);
     request.deadline = start + std::chrono::milliseconds(config_.llm.timeout_ms);
-    Result<std::string> text = co_await llm_->Complete(request, on_delta);
+    // Streamed pieces lose markers naming no given passage as they arrive;
+    // quotes are checked on the whole answer below.
+    std::vector<int> given;
+    for (const auto& p : used) given.push_back(p.n);
+    rag::CitationStreamFilter filter(given);
+    rag::DeltaSink filtered;
+    if (on_delta) {
+      filtered = [&](std::string_view piece) -> asio::awaitable<bool> {
+        std::string shown = filter.Feed(piece);
+        if (shown.empty()) co_return true;
+        co_return co_await on_delta(shown);
+      };
+    }
+    Result<std::string> text = co_await llm_->Complete(request, filtered);
+    if (on_delta && text.ok()) {
+      std::string rest = filter.Flush();
+      if (!rest.empty()) co_await on_delta(rest);
+    }
     if (!text.ok()) {
       answers_->With({backend, "error"}).Add();
       Status st = text.status();

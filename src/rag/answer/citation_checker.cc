@@ -137,4 +137,47 @@ Answer CheckCitations(const std::string& generated, const std::vector<Passage>& 
   return answer;
 }
 
+std::string CitationStreamFilter::Feed(std::string_view piece) {
+  std::string out;
+  for (char c : piece) {
+    if (held_.empty()) {
+      if (c == '[') {
+        held_ = "[";
+      } else {
+        out += c;
+      }
+      continue;
+    }
+    if (std::isdigit(static_cast<unsigned char>(c)) && held_.size() < 5) {
+      held_ += c;
+      continue;
+    }
+    if (c == ']' && held_.size() > 1) {
+      int n = std::stoi(held_.substr(1));
+      if (std::find(valid_.begin(), valid_.end(), n) != valid_.end()) {
+        out += held_ + "]";
+      } else {
+        ++removed_;
+      }
+      held_.clear();
+      continue;
+    }
+    // Not a marker after all: show what was held, then look at c afresh.
+    out += held_;
+    held_.clear();
+    if (c == '[') {
+      held_ = "[";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string CitationStreamFilter::Flush() {
+  std::string out;
+  out.swap(held_);
+  return out;
+}
+
 }  // namespace lathe::rag
