@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "ml/data/transaction.h"
+#include "ml/train/split.h"
 
 namespace lathe::ml {
 namespace {
@@ -111,9 +111,7 @@ double CardPrecisionAtK(const std::vector<float>& scores, const std::vector<floa
   // day -> customer -> card; ordered maps keep the result independent of hashing.
   std::map<int64_t, std::map<int64_t, Card>> days;
   for (size_t i = 0; i < scores.size(); ++i) {
-    int64_t day = ts[i] / kSecondsPerDay;
-    if (ts[i] < 0 && ts[i] % kSecondsPerDay != 0) --day;
-    Card& card = days[day][customer_ids[i]];
+    Card& card = days[DayStart(ts[i])][customer_ids[i]];
     card.score = std::max(card.score, scores[i]);
     card.compromised = card.compromised || labels[i] > 0.5f;
   }

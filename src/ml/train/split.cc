@@ -7,15 +7,11 @@
 #include "ml/data/transaction.h"
 
 namespace lathe::ml {
-namespace {
-
 int64_t DayStart(int64_t ts) {
   int64_t day = ts / kSecondsPerDay;
   if (ts < 0 && ts % kSecondsPerDay != 0) --day;  // floor for times before 1970
   return day * kSecondsPerDay;
 }
-
-}  // namespace
 
 Result<TimeSplitRows> TimeSplit(const std::vector<int64_t>& ts, const SplitConfig& c) {
   if (c.train_days < 2) return InvalidArgument(fmt::format("split: train_days must be >= 2, got {}", c.train_days));

@@ -30,6 +30,9 @@ struct TimeSplitRows {
   int64_t train_from = 0, validation_from = 0, gap_from = 0, test_from = 0, test_to = 0;
 };
 
+// 00:00 UTC of ts's day (floor, also before 1970).
+int64_t DayStart(int64_t ts);
+
 // InvalidArgument when the config is out of range (days < 1, validation_days
 // >= train_days, gap_days < 0) or the data spans fewer days than
 // train_days + gap_days + test_days.

@@ -45,7 +45,9 @@ TEST(TimeSplit, PartsAreOrderedByDayAndTheGapIsEmpty) {
     for (size_t i : *part) ++uses[i];
   for (size_t i = 0; i < ts.size(); ++i) {
     EXPECT_LE(uses[i], 1);
-    if (ts[i] >= s->gap_from && ts[i] < s->test_from) EXPECT_EQ(uses[i], 0) << "row " << i << " is in the gap";
+    if (ts[i] >= s->gap_from && ts[i] < s->test_from) {
+      EXPECT_EQ(uses[i], 0) << "row " << i << " is in the gap";
+    }
   }
 }
 
