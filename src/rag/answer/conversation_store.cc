@@ -42,20 +42,6 @@ Result<Conversation> ConversationStore::Get(const std::string& id, const std::st
   return c;
 }
 
-Status ConversationStore::AppendTurn(const std::string& id, const StoredTurn& turn, int64_t now) {
-  storage::Transaction tx(db_);
-  LATHE_RETURN_IF_ERROR(tx.status());
-  LATHE_ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT INTO turns (conversation_id, user_message, query, answer, "
-                                               "citations, abstained, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"));
-  st.Bind(1, id).Bind(2, turn.user).Bind(3, turn.query).Bind(4, turn.answer).Bind(5, turn.citations_json);
-  st.Bind(6, static_cast<int64_t>(turn.abstained ? 1 : 0)).Bind(7, now);
-  LATHE_RETURN_IF_ERROR(st.Run());
-  LATHE_ASSIGN_OR_RETURN(auto up, db_->Prepare("UPDATE conversations SET expires_at = ? WHERE id = ?"));
-  up.Bind(1, now + ttl_seconds_).Bind(2, id);
-  LATHE_RETURN_IF_ERROR(up.Run());
-  return tx.Commit();
-}
-
 Status ConversationStore::AppendTurns(std::vector<NewTurn*>& turns, int64_t now) {
   if (turns.empty()) return Status::OK();
   storage::Transaction tx(db_);

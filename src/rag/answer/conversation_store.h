@@ -41,9 +41,6 @@ class ConversationStore {
   // NotFound when the id is unknown, expired, or belongs to another tenant
   // (indistinguishable on purpose). At most the last max_turns turns.
   Result<Conversation> Get(const std::string& id, const std::string& tenant, int64_t now, size_t max_turns = 1000);
-  // Appends a turn and extends the conversation's life to now + ttl.
-  Status AppendTurn(const std::string& id, const StoredTurn& turn, int64_t now);
-
   // Many turns in one transaction (one fsync): each NewTurn with an empty id
   // starts a new conversation and gets its id; the others are appended to
   // theirs, or get status NotFound when theirs has meanwhile been purged
