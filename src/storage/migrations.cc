@@ -85,6 +85,59 @@ CREATE TABLE validation_results (
 );
 CREATE INDEX validation_results_day ON validation_results (day);
 )sql"},
+      {4, "experiment tracking", R"sql(
+CREATE TABLE experiments (
+  experiment_id {{ID}},
+  name TEXT NOT NULL UNIQUE,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE runs (
+  run_id TEXT PRIMARY KEY,
+  experiment_id BIGINT NOT NULL REFERENCES experiments (experiment_id),
+  status TEXT NOT NULL,
+  start_time BIGINT NOT NULL,
+  end_time BIGINT,
+  source_version TEXT NOT NULL,
+  data_from BIGINT,
+  data_to BIGINT,
+  test_from BIGINT,
+  train_rows BIGINT,
+  validation_rows BIGINT,
+  test_rows BIGINT,
+  error TEXT
+);
+CREATE INDEX runs_experiment ON runs (experiment_id, start_time);
+CREATE TABLE run_params (
+  run_id TEXT NOT NULL REFERENCES runs (run_id),
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (run_id, key)
+);
+CREATE TABLE run_metrics (
+  metric_id {{ID}},
+  run_id TEXT NOT NULL REFERENCES runs (run_id),
+  key TEXT NOT NULL,
+  value DOUBLE PRECISION NOT NULL,
+  step BIGINT NOT NULL,
+  ts BIGINT NOT NULL
+);
+CREATE INDEX run_metrics_run ON run_metrics (run_id, key, step);
+CREATE TABLE run_tags (
+  run_id TEXT NOT NULL REFERENCES runs (run_id),
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (run_id, key)
+);
+CREATE TABLE run_artifacts (
+  run_id TEXT NOT NULL REFERENCES runs (run_id),
+  name TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  size BIGINT NOT NULL,
+  media_type TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (run_id, name)
+);
+)sql"},
   };
   return kMigrations;
 }
