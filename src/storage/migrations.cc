@@ -92,7 +92,8 @@ CREATE TABLE experiments (
   created_at BIGINT NOT NULL
 );
 CREATE TABLE runs (
-  run_id TEXT PRIMARY KEY,
+  run_number {{ID}},
+  run_id TEXT NOT NULL UNIQUE,
   experiment_id BIGINT NOT NULL REFERENCES experiments (experiment_id),
   status TEXT NOT NULL,
   start_time BIGINT NOT NULL,

@@ -249,7 +249,7 @@ Result<std::vector<RunInfo>> Tracker::ListRuns(const std::string& experiment) {
   }
   std::vector<RunInfo> runs;
   LATHE_RETURN_IF_ERROR(db_->Query(fmt::format("SELECT {} FROM runs r JOIN experiments e ON e.experiment_id = "
-                                               "r.experiment_id {}ORDER BY r.start_time DESC, r.run_id",
+                                               "r.experiment_id {}ORDER BY r.run_number DESC",
                                                kRunColumns, where),
                                    params, [&](const DbRow& r) {
                                      runs.push_back(ReadRun(r));

@@ -93,6 +93,10 @@ Status Track(Tracker* tracker, Registry* registry, const TrainConfig& config, co
     return FailedPrecondition(fmt::format("the latest validation of {} is '{}', not 'passed'",
                                           day_ts ? FormatDay(day_ts) : "the window", verdict.verdict));
 
+  if (options.check_champion) {
+    LATHE_ASSIGN_OR_RETURN(std::optional<ModelVersion> champion, registry->GetAlias(options.model_name, kChampion));
+    if (champion) LATHE_RETURN_IF_ERROR(registry->Load(options.model_name, champion->version).status());
+  }
   LATHE_ASSIGN_OR_RETURN(out->train, Train(config, spec.Names(), matrix, customer_ids));
   const TrainResult& t = out->train;
   out->data_from = t.split.train_from;

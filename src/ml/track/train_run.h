@@ -30,6 +30,9 @@ struct TrainRunOptions {
   // FailedPrecondition (before training) unless D's latest validation passed.
   bool require_validation = false;
   bool register_model = true;
+  // Verify the current champion's artifacts before training (Corruption
+  // then, with nothing registered), for a caller about to evaluate against it.
+  bool check_champion = false;
 };
 
 struct TrainRunResult {
