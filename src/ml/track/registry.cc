@@ -208,24 +208,33 @@ Result<LoadedModel> Registry::Load(const std::string& name, int64_t version) {
   return m;
 }
 
+Result<std::optional<LoadedModel>> Registry::LoadAlias(const std::string& name, const std::string& alias) {
+  LATHE_ASSIGN_OR_RETURN(std::optional<ModelVersion> v, GetAlias(name, alias));
+  if (!v) return std::optional<LoadedModel>();
+  LATHE_ASSIGN_OR_RETURN(LoadedModel m, Load(name, v->version));
+  return std::optional<LoadedModel>(std::move(m));
+}
+
 Result<int64_t> Registry::RecordDecision(const PromotionDecision& d) {
   auto opt_double = [](bool has, double v) { return has ? DbValue{v} : DbValue{}; };
   const bool has_champion = d.champion_version.has_value();
+  const std::string token = "pending-" + RandomHex(16);
   storage::DbTransaction tx(db_);
   LATHE_RETURN_IF_ERROR(tx.status());
   LATHE_RETURN_IF_ERROR(
       db_->Execute("INSERT INTO promotion_decisions (name, challenger_version, champion_version, run_id, promote, "
                    "reason, challenger_auprc, champion_auprc, ci_low, ci_high, margin, confidence, n_bootstrap, "
                    "test_from, test_to, test_rows, created_at, decision_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
-                   "$9, $10, $11, $12, $13, $14, $15, $16, $17, '')",
+                   "$9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
                    {d.name, d.challenger_version, Opt(d.champion_version), d.run_id, int64_t{d.promote}, d.reason,
                     d.challenger_auprc, opt_double(has_champion, d.champion_auprc), opt_double(has_champion, d.ci_low),
                     opt_double(has_champion, d.ci_high), d.margin, d.confidence, int64_t{d.n_bootstrap}, d.test_from,
-                    d.test_to, d.test_rows, d.created_at ? d.created_at : Now()})
+                    d.test_to, d.test_rows, d.created_at ? d.created_at : Now(), token})
           .status());
-  LATHE_ASSIGN_OR_RETURN(int64_t id, db_->QueryInt("SELECT MAX(decision_id) FROM promotion_decisions WHERE name = $1 "
-                                                   "AND challenger_version = $2",
-                                                   {d.name, d.challenger_version}));
+  // The row is found again by a random placeholder (portable: no RETURNING
+  // through the streaming query path), then given its full JSON.
+  LATHE_ASSIGN_OR_RETURN(int64_t id,
+                         db_->QueryInt("SELECT decision_id FROM promotion_decisions WHERE decision_json = $1", {token}));
   PromotionDecision stored = d;
   stored.decision_id = id;
   if (!stored.created_at) stored.created_at = Now();

@@ -109,6 +109,8 @@ class Registry {
   Result<std::vector<AliasChange>> AliasHistory(const std::string& name);
   // The version and its verified artifacts. Corruption names the artifact.
   Result<LoadedModel> Load(const std::string& name, int64_t version);
+  // GetAlias then Load: what serving needs (nullopt when the alias is unset).
+  Result<std::optional<LoadedModel>> LoadAlias(const std::string& name, const std::string& alias);
 
   // Stores a decision; returns its decision_id.
   Result<int64_t> RecordDecision(const PromotionDecision& decision);

@@ -227,6 +227,13 @@ TEST_P(RegistryTest, PromotionLifecycle) {
   db_ = std::move(db).value();
   Open();
   EXPECT_EQ(Champion(), 1);
+  auto champion = registry_->LoadAlias("fraud", kChampion);
+  ASSERT_TRUE(champion.ok() && *champion) << champion.status().ToString();
+  EXPECT_EQ((*champion)->version.version, 1);
+  EXPECT_EQ((*champion)->model_bytes, v1->train.model_bytes);
+  EXPECT_EQ((*champion)->feature_spec_yaml, kWeakSpec);
+  EXPECT_FALSE(*registry_->LoadAlias("other", kChampion));
+  EXPECT_EQ(registry_->LoadAlias("fraud", "prod").status().code(), StatusCode::kInvalidArgument);
   auto loaded = registry_->Load("fraud", 2);
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
   EXPECT_EQ(loaded->model_bytes, v2->train.model_bytes);
