@@ -417,8 +417,11 @@ json ModelJson(const ml::ModelServerStatus& s, const std::string& name) {
 
 // The per-transaction refusal codes (docs/serving.md).
 const char* RefusalCode(const Status& st) {
-  return st.code() == StatusCode::kAlreadyExists ? "duplicate_transaction" : "out_of_order";
+  if (st.code() == StatusCode::kAlreadyExists) return "duplicate_transaction";
+  if (st.code() == StatusCode::kInvalidArgument) return "future_transaction";
+  return "out_of_order";
 }
+int RefusalStatus(const Status& st) { return st.code() == StatusCode::kInvalidArgument ? 400 : 409; }
 
 json PredictionJson(const ml::Prediction& p, const ml::LoadedModel& model) {
   json top = json::array();
@@ -462,7 +465,7 @@ asio::awaitable<Response> PredictRoute(RouteContext* rc, Exchange& ex) {
   if (refused) rc->predictions->With({name, "refused"}).Add(static_cast<double>(refused));
   if (!req.batch) {
     const ml::Prediction& p = outcome->predictions[0];
-    if (!p.status.ok()) co_return net::ErrorResponse(409, p.status.message(), RefusalCode(p.status));
+    if (!p.status.ok()) co_return net::ErrorResponse(RefusalStatus(p.status), p.status.message(), RefusalCode(p.status));
     json out = PredictionJson(p, *outcome->model);
     out["model"] = name;
     co_return Json(200, out);
@@ -472,7 +475,7 @@ asio::awaitable<Response> PredictRoute(RouteContext* rc, Exchange& ex) {
     if (p.status.ok()) {
       items.push_back(PredictionJson(p, *outcome->model));
     } else {
-      json err = json::parse(net::ErrorBody(409, p.status.message(), RefusalCode(p.status)));
+      json err = json::parse(net::ErrorBody(RefusalStatus(p.status), p.status.message(), RefusalCode(p.status)));
       items.push_back({{"transaction_id", p.transaction_id}, {"error", err["error"]}});
     }
   }

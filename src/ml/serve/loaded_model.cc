@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <cmath>
 
 namespace lathe::ml {
@@ -25,7 +26,12 @@ Result<RowScores> LoadedModel::Score(DenseView x, bool with_contributions) const
 
 Result<std::shared_ptr<const LoadedModel>> LoadModel(const ModelBundle& bundle, int64_t now) {
   const std::string what = fmt::format("model '{}' version {}", bundle.name, bundle.version);
-  auto fail = [&](StatusCode code, const std::string& why) { return Status(code, what + ": " + why); };
+  auto fail = [&](StatusCode code, std::string why) {
+    // XGBoost appends a native stack trace to its messages: keep the reason.
+    if (size_t cut = why.find("Stack trace:"); cut != std::string::npos) why.resize(cut);
+    while (!why.empty() && std::isspace(static_cast<unsigned char>(why.back()))) why.pop_back();
+    return Status(code, what + ": " + why);
+  };
   std::shared_ptr<LoadedModel> m(new LoadedModel());
   m->name_ = bundle.name;
   m->version_ = bundle.version;

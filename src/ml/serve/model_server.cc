@@ -135,7 +135,6 @@ Status ModelServer::BuildState(const FeatureSpec& spec) {
     int64_t terminal, id, label_ts;
   };
   std::vector<Label> labels;
-  int64_t newest = INT64_MIN;
   size_t rows = 0;
   // The longest window plus label delay before now, in (ts, id) order: what
   // every feature of a transaction at now or later can read.
@@ -153,7 +152,6 @@ Status ModelServer::BuildState(const FeatureSpec& spec) {
         LATHE_RETURN_IF_ERROR(state->Add(tx).status());
         seen.emplace(tx.transaction_id, tx.ts);
         order.emplace_back(tx.ts, tx.transaction_id);
-        newest = std::max(newest, tx.ts);
         // Labels known by now; later chargebacks are not known yet.
         if (r.Int(6) != 0 && !r.IsNull(7) && r.Int(7) <= now) labels.push_back({tx.terminal_id, tx.transaction_id, r.Int(7)});
         ++rows;
@@ -167,7 +165,6 @@ Status ModelServer::BuildState(const FeatureSpec& spec) {
   state_spec_ = spec;
   seen_ = std::move(seen);
   seen_order_ = std::move(order);
-  seen_newest_ = newest;
   lookback_ = lookback;
   return Status::OK();
 }
@@ -180,12 +177,19 @@ Result<PredictOutcome> ModelServer::Predict(const std::vector<OnlineTransaction>
   out.predictions.resize(txs.size());
   std::vector<float> matrix;
   std::vector<size_t> rows;  // prediction index of each matrix row
+  const int64_t now = Now();
   {
     std::lock_guard<std::mutex> lock(state_mu_);
     for (size_t i = 0; i < txs.size(); ++i) {
       const OnlineTransaction& tx = txs[i];
       Prediction& p = out.predictions[i];
       p.transaction_id = tx.transaction_id;
+      if (tx.ts > now + options_.max_future_seconds) {
+        p.status = InvalidArgument(fmt::format("transaction {} is dated {} s in the future (at most {} s ahead of the "
+                                               "server's clock is accepted)",
+                                               tx.transaction_id, tx.ts - now, options_.max_future_seconds));
+        continue;
+      }
       if (seen_.count(tx.transaction_id)) {
         p.status = Status(StatusCode::kAlreadyExists,
                           fmt::format("transaction {} was already scored or is in the store; each transaction is "
@@ -200,10 +204,9 @@ Result<PredictOutcome> ModelServer::Predict(const std::vector<OnlineTransaction>
       }
       seen_.emplace(tx.transaction_id, tx.ts);
       seen_order_.emplace_back(tx.ts, tx.transaction_id);
-      seen_newest_ = std::max(seen_newest_, tx.ts);
-      // Ids older than every window can no longer collide with anything the
-      // state holds; forget them (approximately in ts order).
-      while (!seen_order_.empty() && seen_order_.front().first < seen_newest_ - lookback_) {
+      // Ids older than every window (by the server's clock, so that a wrong
+      // timestamp cannot flush them) are forgotten, approximately in ts order.
+      while (!seen_order_.empty() && seen_order_.front().first < now - lookback_) {
         seen_.erase(seen_order_.front().second);
         seen_order_.pop_front();
       }

@@ -38,6 +38,9 @@ struct ModelServerOptions {
   std::string name = "fraud";
   int64_t poll_seconds = 30;  // probe the champion this often; 0 = never (notify only)
   size_t top_features = 5;    // contributions returned per prediction
+  // A transaction more than this far ahead of now is refused: it would move
+  // its customer's state into the future and make every real one late.
+  int64_t max_future_seconds = 86400;
   std::function<int64_t()> now;  // unix seconds; default: the wall clock
   // Called after every swap attempt that got as far as loading a bundle:
   // outcome "ok" or "error", the version tried. For metrics; may be empty.
@@ -53,7 +56,8 @@ struct FeatureContribution {
 struct Prediction {
   int64_t transaction_id = 0;
   // Not OK: this transaction was refused (AlreadyExists: a duplicate id;
-  // FailedPrecondition: older than its customer's or terminal's last one) —
+  // FailedPrecondition: older than its customer's or terminal's last one;
+  // InvalidArgument: more than max_future_seconds ahead of now) —
   // not scored and not added to the state; the fields below are unset.
   Status status;
   float probability = 0;
@@ -139,7 +143,6 @@ class ModelServer {
   FeatureSpec state_spec_;                          // guarded by state_mu_
   std::unordered_map<int64_t, int64_t> seen_;       // guarded by state_mu_: transaction id -> ts
   std::deque<std::pair<int64_t, int64_t>> seen_order_;  // guarded by state_mu_: (ts, id) as added
-  int64_t seen_newest_ = INT64_MIN;                 // guarded by state_mu_
   int64_t lookback_ = 0;                            // guarded by state_mu_
 
   std::mutex poll_mu_;
