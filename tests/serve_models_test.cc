@@ -138,6 +138,10 @@ TEST_F(ServeModelsTest, B_PredictsOneAndABatchWithContributions) {
   EXPECT_EQ(b.Json()["refused"], 0);
   for (const auto& item : b.Json()["predictions"]) EXPECT_EQ(item["version"], 1);
 
+  HttpResult quick = Predict({{"transactions", {Tx(9'000'000'000'007, now + 61, 3, 4)}}, {"explain", false}});
+  ASSERT_EQ(quick.status, 200) << quick.body;
+  EXPECT_TRUE(quick.Json()["predictions"][0].contains("probability"));
+  EXPECT_FALSE(quick.Json()["predictions"][0].contains("top_features"));
   // The same transaction again, and one older than its customer's last one.
   HttpResult dup = Predict(Tx(9'000'000'000'001, now, 1, 1, 45.5));
   EXPECT_EQ(dup.status, 409) << dup.body;

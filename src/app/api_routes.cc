@@ -423,7 +423,11 @@ const char* RefusalCode(const Status& st) {
 }
 int RefusalStatus(const Status& st) { return st.code() == StatusCode::kInvalidArgument ? 400 : 409; }
 
-json PredictionJson(const ml::Prediction& p, const ml::LoadedModel& model) {
+json PredictionJson(const ml::Prediction& p, const ml::LoadedModel& model, bool explain) {
+  if (!explain) {
+    return {{"transaction_id", p.transaction_id}, {"probability", p.probability}, {"fraud", p.fraud},
+            {"threshold", model.threshold()}, {"version", model.version()}};
+  }
   json top = json::array();
   for (const auto& c : p.top) {
     top.push_back({{"name", c.name},
@@ -449,7 +453,7 @@ asio::awaitable<Response> PredictRoute(RouteContext* rc, Exchange& ex) {
   auto& req = std::get<PredictRequest>(parsed);
   ml::ModelServer* ms = *server;
   // Features (under the state lock) and scoring are CPU work: on the pool.
-  auto outcome = co_await net::RunOnPool(*rc->models.pool, [&] { return ms->Predict(req.transactions); });
+  auto outcome = co_await net::RunOnPool(*rc->models.pool, [&] { return ms->Predict(req.transactions, req.explain); });
   if (!outcome.ok()) {
     if (outcome.status().code() == StatusCode::kUnavailable) {
       Response res = net::ErrorResponse(503, outcome.status().message(), "model_not_loaded");
@@ -466,14 +470,14 @@ asio::awaitable<Response> PredictRoute(RouteContext* rc, Exchange& ex) {
   if (!req.batch) {
     const ml::Prediction& p = outcome->predictions[0];
     if (!p.status.ok()) co_return net::ErrorResponse(RefusalStatus(p.status), p.status.message(), RefusalCode(p.status));
-    json out = PredictionJson(p, *outcome->model);
+    json out = PredictionJson(p, *outcome->model, req.explain);
     out["model"] = name;
     co_return Json(200, out);
   }
   json items = json::array();
   for (const auto& p : outcome->predictions) {
     if (p.status.ok()) {
-      items.push_back(PredictionJson(p, *outcome->model));
+      items.push_back(PredictionJson(p, *outcome->model, req.explain));
     } else {
       json err = json::parse(net::ErrorBody(RefusalStatus(p.status), p.status.message(), RefusalCode(p.status)));
       items.push_back({{"transaction_id", p.transaction_id}, {"error", err["error"]}});

@@ -65,6 +65,10 @@ std::optional<std::string> ReadTransaction(const json& j, const std::string& whe
 
 std::variant<PredictRequest, PredictRequestError> ParsePredictRequest(const json& body, size_t max_batch) {
   PredictRequest req;
+  if (auto explain = body.find("explain"); explain != body.end() && !explain->is_null()) {
+    if (!explain->is_boolean()) return PredictRequestError{"field 'explain' must be true or false", "invalid_transaction"};
+    req.explain = explain->get<bool>();
+  }
   auto list = body.find("transactions");
   if (list == body.end()) {
     ml::OnlineTransaction tx;

@@ -17,7 +17,8 @@ namespace lathe::app {
 
 struct PredictRequest {
   std::vector<ml::OnlineTransaction> transactions;
-  bool batch = false;  // the body had "transactions"
+  bool batch = false;   // the body had "transactions"
+  bool explain = true;  // "explain": false skips the contributions
 };
 
 struct PredictRequestError {

@@ -23,15 +23,17 @@ TEST(PredictRequest, ParsesOneTransactionAndABatch) {
   EXPECT_EQ(r.transactions[0].terminal_id, 3);
   EXPECT_DOUBLE_EQ(r.transactions[0].amount, 12.5);
   EXPECT_EQ(r.transactions[0].device_id, "");
+  EXPECT_TRUE(r.explain);
 
   json iso = Good();
   iso["ts"] = "2026-01-01T00:00:00Z";
   iso["device_id"] = "d7";
   iso["currency"] = "EUR";  // raw fields the features do not read are ignored
-  auto batch = ParsePredictRequest({{"transactions", {Good(), iso}}}, 10);
+  auto batch = ParsePredictRequest({{"transactions", {Good(), iso}}, {"explain", false}}, 10);
   ASSERT_TRUE(std::holds_alternative<PredictRequest>(batch));
   const auto& b = std::get<PredictRequest>(batch);
   EXPECT_TRUE(b.batch);
+  EXPECT_FALSE(b.explain);
   ASSERT_EQ(b.transactions.size(), 2u);
   EXPECT_EQ(b.transactions[1].ts, 1767225600);
   EXPECT_EQ(b.transactions[1].device_id, "d7");
@@ -80,6 +82,7 @@ TEST(PredictRequest, RefusesEachKindOfBadInput) {
       {{{"transactions", {Good(), 5}}}, "transactions[1]: must be a JSON object", "invalid_transaction"},
       {{{"transactions", {Good(), with("amount", nullptr)}}}, "transactions[1]: field 'amount' is required",
        "invalid_transaction"},
+      {with("explain", "no"), "field 'explain' must be true or false", "invalid_transaction"},
   };
   for (const Case& c : cases) {
     auto r = ParsePredictRequest(c.body, 2);

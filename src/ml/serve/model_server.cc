@@ -169,7 +169,7 @@ Status ModelServer::BuildState(const FeatureSpec& spec) {
   return Status::OK();
 }
 
-Result<PredictOutcome> ModelServer::Predict(const std::vector<OnlineTransaction>& txs) {
+Result<PredictOutcome> ModelServer::Predict(const std::vector<OnlineTransaction>& txs, bool explain) {
   PredictOutcome out;
   out.model = current_.load();
   if (!out.model) return Unavailable(fmt::format("model '{}' has no version loaded yet", options_.name));
@@ -216,7 +216,7 @@ Result<PredictOutcome> ModelServer::Predict(const std::vector<OnlineTransaction>
     }
   }
   if (rows.empty()) return out;
-  LATHE_ASSIGN_OR_RETURN(RowScores scores, out.model->Score(DenseView{matrix.data(), rows.size(), cols}, true));
+  LATHE_ASSIGN_OR_RETURN(RowScores scores, out.model->Score(DenseView{matrix.data(), rows.size(), cols}, explain));
   const auto& names = out.model->spec().features;
   const size_t width = cols + 1;
   std::vector<size_t> order(cols);
@@ -224,6 +224,7 @@ Result<PredictOutcome> ModelServer::Predict(const std::vector<OnlineTransaction>
     Prediction& p = out.predictions[rows[r]];
     p.probability = scores.probability[r];
     p.fraud = p.probability >= out.model->threshold();
+    if (!explain) continue;
     const float* contrib = scores.contributions.data() + r * width;
     p.bias = contrib[cols];
     p.margin = std::accumulate(contrib, contrib + width, 0.0f);

@@ -111,8 +111,10 @@ class ModelServer {
   // Computes each transaction's online features (adding it to the state),
   // then scores all of them with one snapshot of the current version.
   // Unavailable when no version is loaded yet. Per-transaction refusals are
-  // in Prediction::status.
-  Result<PredictOutcome> Predict(const std::vector<OnlineTransaction>& txs);
+  // in Prediction::status. explain false skips the contributions (bias,
+  // margin and top stay unset): XGBoost's SHAP values cost far more than
+  // the score itself (docs/benchmarks.md).
+  Result<PredictOutcome> Predict(const std::vector<OnlineTransaction>& txs, bool explain = true);
 
   ModelServerStatus status() const;
   std::shared_ptr<const LoadedModel> current() const { return current_.load(); }
