@@ -278,5 +278,31 @@ TEST_F(ServeModelsTest, E_ACorruptChampionLeavesTheOldOneServing) {
   EXPECT_NE(metrics.body.find("lathe_model_version{model=\"fraud\"} 6"), std::string::npos);
 }
 
+// Bad models.* settings stop `lathe serve` before it listens (exit 2, the key
+// named); the PostgreSQL URL in models.db is masked by --print-config.
+TEST(ServeModelsConfig, BadSettingsAndMaskedDb) {
+  TempDir dir;
+  const std::vector<std::pair<std::string, std::string>> rows = {
+      {"models:\n  enabled: maybe\n", "models.enabled must be true or false"},
+      {"models:\n  poll_seconds: -1\n", "models.poll_seconds must be between 0 and 86400"},
+      {"models:\n  max_batch: 0\n", "models.max_batch must be between 1 and 100000"},
+      {"models:\n  top_features: many\n", "models.top_features must be an integer"},
+      {"models:\n  name: \"fraud/v2\"\n", "models.name must be 1 to 64 letters"},
+      {"models:\n  nmae: fraud\n", "unknown key 'models.nmae'"},
+  };
+  for (const auto& [yaml, expect] : rows) {
+    WriteFile(dir / "lathe.yaml", yaml);
+    RunResult r = RunLathe(dir.path(), {"serve", "--port", "0", "--config", dir / "lathe.yaml"});
+    SCOPED_TRACE(yaml);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find(expect), std::string::npos) << r.err;
+  }
+  WriteFile(dir / "lathe.yaml", "models:\n  db: postgres://lathe:hunter2@db.example.com/lathe\n  enabled: no\n");
+  RunResult r = RunLathe(dir.path(), {"serve", "--config", dir / "lathe.yaml", "--print-config"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find("hunter2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("enabled: false"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace lathe::test
