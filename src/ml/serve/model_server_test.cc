@@ -13,6 +13,7 @@
 #include "ml/data/transaction.h"
 #include "ml/serve/dir_model_source.h"
 #include "ml/train/trainer.h"
+#include "db_fixture.h"
 #include "storage/db.h"
 #include "test_util.h"
 
@@ -445,6 +446,74 @@ TEST(DirModelSource, WritesReadsAndReportsBadFiles) {
     EXPECT_NE(r.status().message().find("fraud.json"), std::string::npos) << r.status().message();
   }
 }
+
+// The state rebuilt from the store (SQLite and PostgreSQL) gives every
+// feature bit for bit what replaying the generated transactions through
+// OnlineFeatures gives, labels known by now included.
+class StateRebuildTest : public test::EngineTest {};
+
+TEST_P(StateRebuildTest, MatchesAReplayOfTheGeneratedTransactions) {
+  GeneratorOptions o;
+  o.days = 6;
+  o.customers = 150;
+  o.terminals = 300;
+  o.seed = 9;
+  o.compromised_terminals_per_day = 0.01;  // frauds with labels, some known by now
+  o.start_ts = *ParseDay("2026-02-02");
+  const int64_t now = o.start_ts + o.days * kSecondsPerDay - 3600;  // the last hour is "future"
+  ASSERT_TRUE(Generate(db_.get(), o).ok());
+  auto spec_text = ReadFile(std::string(LATHE_SOURCE_DIR) + "/features/fraud.yaml");
+  ASSERT_TRUE(spec_text.ok());
+  auto spec = ParseFeatureSpec(*spec_text, "fraud.yaml");
+  ASSERT_TRUE(spec.ok());
+
+  OnlineFeatures reference(*spec);
+  const World world = World::Build(o);
+  size_t known = 0;
+  std::vector<Transaction> all;
+  for (int64_t d = 0; d < o.days; ++d) {
+    auto day = world.GenerateDay(o.start_ts + d * kSecondsPerDay);
+    all.insert(all.end(), day.begin(), day.end());
+  }
+  std::sort(all.begin(), all.end(), [](const Transaction& a, const Transaction& b) {
+    return a.ts != b.ts ? a.ts < b.ts : a.transaction_id < b.transaction_id;
+  });
+  for (const Transaction& t : all) {
+    ASSERT_TRUE(reference.Add({t.transaction_id, t.ts, t.customer_id, t.terminal_id, t.amount, t.device_id}).ok());
+  }
+  for (const Transaction& t : all) {
+    if (t.is_fraud && t.label_ts != 0 && t.label_ts <= now) known += reference.AddFraudLabel(t.terminal_id, t.transaction_id, t.label_ts);
+  }
+  ASSERT_GT(known, 0u);
+
+  ModelBundle b{"fraud", 1, "xgboost", TrainXgb(1, 3), 0.5, *spec_text};
+  ModelServerOptions options;
+  options.poll_seconds = 0;
+  options.now = [now] { return now; };
+  const std::string url = url_, data_dir = dir_.path();
+  ModelServer server(
+      options, [b](const std::string&) { return Result<std::optional<ModelBundle>>(b); }, nullptr,
+      [url, data_dir] { return storage::OpenDb(url, data_dir); });
+  server.Start();
+  ASSERT_NE(server.current(), nullptr) << (server.status().last_error ? server.status().last_error->message : "");
+  // Probes after the store's last transaction, for known customers at their own and other terminals.
+  int64_t ts = o.start_ts + o.days * kSecondsPerDay + 60;
+  for (int64_t c = 1; c <= 40; ++c) {
+    OnlineTransaction tx{9'900'000'000'000 + c, ts + c * 13, c, 1 + (c * 7) % 300, 10.0 + c, c % 2 ? "d" + std::to_string(c) : ""};
+    auto want = reference.Add(tx);
+    auto got = server.Predict({tx});
+    ASSERT_TRUE(want.ok() && got.ok());
+    ASSERT_TRUE(got->predictions[0].status.ok()) << got->predictions[0].status.message();
+    const auto& f = got->predictions[0].features;
+    ASSERT_EQ(f.size(), want->size());
+    for (size_t i = 0; i < f.size(); ++i) {
+      const bool same = (std::isnan(f[i]) && std::isnan((*want)[i])) || f[i] == (*want)[i];
+      EXPECT_TRUE(same) << "customer " << c << " feature " << spec->features[i].name << ": " << f[i] << " vs " << (*want)[i];
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, StateRebuildTest, ::testing::Values("sqlite", "postgres"));
 
 }  // namespace
 }  // namespace lathe::ml
