@@ -193,16 +193,21 @@ TEST_F(ModelServerTest, RebuildsTheStateAndRefusesLateAndDuplicateTransactions) 
       Tx(5'000'000'000'002, ts + 60, customer, 900003),        // a known customer, later: scored
       Tx(5'000'000'000'003, ts + 60, 900004, 900004, 12.5),    // an unknown customer: fresh state
       Tx(5'000'000'000'003, ts + 70, 900004, 900004, 12.5),    // the same id again
+      Tx(5'000'000'000'005, ts - 1800, 900005, terminal),      // half an hour late at its terminal: scored
+      Tx(5'000'000'000'006, ts - 7200, 900006, terminal),      // two hours late at its terminal
   });
   ASSERT_TRUE(r.ok()) << r.status().message();
   const auto& p = r->predictions;
-  ASSERT_EQ(p.size(), 5u);
+  ASSERT_EQ(p.size(), 7u);
   EXPECT_EQ(p[0].status.code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(p[1].status.code(), StatusCode::kFailedPrecondition) << p[1].status.message();
   EXPECT_NE(p[1].status.message().find("not after customer"), std::string::npos);
   ASSERT_TRUE(p[2].status.ok()) << p[2].status.message();
   ASSERT_TRUE(p[3].status.ok()) << p[3].status.message();
   EXPECT_EQ(p[4].status.code(), StatusCode::kAlreadyExists);
+  EXPECT_TRUE(p[5].status.ok()) << p[5].status.message();
+  EXPECT_EQ(p[6].status.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(p[6].status.message().find("more than 3600 s before terminal"), std::string::npos) << p[6].status.message();
   // Features (fraud.yaml order): amount, customer counts..., time_since_previous is column 6.
   const auto names = s.current->spec().Names();
   auto col = [&](const std::string& name) {
