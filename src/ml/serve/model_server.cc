@@ -41,6 +41,8 @@ void ModelServer::PollLoop() {
   std::unique_lock<std::mutex> lock(poll_mu_);
   while (!poll_cv_.wait_for(lock, std::chrono::seconds(options_.poll_seconds), [this] { return stop_; })) {
     lock.unlock();
+    if (auto labels = RefreshLabels(); !labels.ok())
+      LOG_WARN("model '{}': reading new fraud labels failed: {}", options_.name, labels.status().message());
     auto version = probe_(options_.name);
     if (!version.ok()) {
       LOG_WARN("model '{}': version probe failed: {}", options_.name, version.status().message());
@@ -166,7 +168,36 @@ Status ModelServer::BuildState(const FeatureSpec& spec) {
   seen_ = std::move(seen);
   seen_order_ = std::move(order);
   lookback_ = lookback;
+  labels_until_ = now;
   return Status::OK();
+}
+
+Result<size_t> ModelServer::RefreshLabels() {
+  int64_t from = 0, lookback = 0;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    if (!state_) return size_t{0};
+    from = labels_until_, lookback = lookback_;
+  }
+  const int64_t now = Now();
+  if (now <= from) return size_t{0};
+  LATHE_ASSIGN_OR_RETURN(std::unique_ptr<storage::Db> db, open_store_());
+  struct Label {
+    int64_t terminal, id, label_ts;
+  };
+  std::vector<Label> labels;
+  LATHE_RETURN_IF_ERROR(db->Query(
+      "SELECT terminal_id, transaction_id, label_ts FROM transactions WHERE is_fraud <> 0 AND label_ts > $1 AND "
+      "label_ts <= $2 AND ts >= $3",
+      {from, now, now - lookback}, [&](const storage::DbRow& r) {
+        labels.push_back({r.Int(0), r.Int(1), r.Int(2)});
+        return Status::OK();
+      }));
+  std::lock_guard<std::mutex> lock(state_mu_);
+  size_t delivered = 0;
+  for (const Label& l : labels) delivered += state_->AddFraudLabel(l.terminal, l.id, l.label_ts);
+  labels_until_ = std::max(labels_until_, now);
+  return delivered;
 }
 
 Result<PredictOutcome> ModelServer::Predict(const std::vector<OnlineTransaction>& txs, bool explain) {

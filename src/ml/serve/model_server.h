@@ -116,6 +116,13 @@ class ModelServer {
   // the score itself (docs/benchmarks.md).
   Result<PredictOutcome> Predict(const std::vector<OnlineTransaction>& txs, bool explain = true);
 
+  // Delivers the fraud labels that became known since the last call (or the
+  // rebuild): rows of the store with is_fraud = 1 and label_ts in
+  // (last, now], to the terminals' state. The poller calls it on every poll.
+  // Returns how many labels reached a transaction the state holds. OK and 0
+  // before the first version loads.
+  Result<size_t> RefreshLabels();
+
   ModelServerStatus status() const;
   std::shared_ptr<const LoadedModel> current() const { return current_.load(); }
 
@@ -146,6 +153,7 @@ class ModelServer {
   std::unordered_map<int64_t, int64_t> seen_;       // guarded by state_mu_: transaction id -> ts
   std::deque<std::pair<int64_t, int64_t>> seen_order_;  // guarded by state_mu_: (ts, id) as added
   int64_t lookback_ = 0;                            // guarded by state_mu_
+  int64_t labels_until_ = 0;                        // guarded by state_mu_: labels up to here delivered
 
   std::mutex poll_mu_;
   std::condition_variable poll_cv_;

@@ -402,6 +402,57 @@ TEST_F(ModelServerTest, HotSwapUnderConcurrentPredict) {
   EXPECT_GT(versions_seen.size(), static_cast<size_t>(kSwaps / 2));  // the swaps overlapped the stream
 }
 
+// A chargeback recorded in the store after the rebuild reaches the state at
+// the next RefreshLabels (the poller's), and moves the terminal's risk.
+TEST_F(ModelServerTest, NewFraudLabelsReachTheState) {
+  test::TempDir dir;
+  auto db = storage::OpenDb("", dir.path());
+  ASSERT_TRUE(db.ok());
+  // One terminal, three old transactions (more than the 7-day delay before
+  // the probes), none fraud yet.
+  const int64_t base = now_ - 10 * kSecondsPerDay;
+  for (int64_t i = 1; i <= 3; ++i) {
+    ASSERT_TRUE((*db)->Execute("INSERT INTO transactions (transaction_id, ts, customer_id, terminal_id, amount, "
+                               "currency, channel, merchant_category, country, is_fraud, fraud_scenario) VALUES ($1, "
+                               "$2, $3, 77, 10, 'EUR', 'online', '5411', 'FR', 0, 'none')",
+                               {i, base + i * 60, i})
+                    .ok());
+  }
+  std::atomic<int64_t> clock{now_};
+  ModelServerOptions o;
+  o.poll_seconds = 0;
+  o.now = [&clock] { return clock.load(); };
+  ModelBundle b = Bundle(1);
+  std::string data_dir = dir.path();
+  ModelServer server(
+      o, [b](const std::string&) { return Result<std::optional<ModelBundle>>(b); }, nullptr,
+      [data_dir] { return storage::OpenDb("", data_dir); });
+  server.Start();
+  ASSERT_NE(server.current(), nullptr);
+  const auto names = server.current()->spec().Names();
+  const size_t risk = std::find(names.begin(), names.end(), "terminal_risk_7d_delay7d") - names.begin();
+  ASSERT_LT(risk, names.size());
+  auto before = server.Predict({Tx(100, now_ + 10, 500, 77)});
+  ASSERT_TRUE(before.ok() && before->predictions[0].status.ok());
+  EXPECT_FLOAT_EQ(before->predictions[0].features[risk], 0.0f);
+  // Transaction 2 is charged back an hour after the rebuild.
+  ASSERT_TRUE((*db)->Execute("UPDATE transactions SET is_fraud = 1, fraud_scenario = 'compromised_terminal', "
+                             "label_ts = $1 WHERE transaction_id = 2",
+                             {now_ + 3600})
+                  .ok());
+  auto none_yet = server.RefreshLabels();  // the clock has not reached the chargeback
+  ASSERT_TRUE(none_yet.ok()) << none_yet.status().message();
+  EXPECT_EQ(*none_yet, 0u);
+  clock = now_ + 7200;
+  auto delivered = server.RefreshLabels();
+  ASSERT_TRUE(delivered.ok()) << delivered.status().message();
+  EXPECT_EQ(*delivered, 1u);
+  auto after = server.Predict({Tx(101, now_ + 7300, 501, 77)});
+  ASSERT_TRUE(after.ok() && after->predictions[0].status.ok());
+  EXPECT_FLOAT_EQ(after->predictions[0].features[risk], 1.0f / 3.0f);
+  EXPECT_EQ(*server.RefreshLabels(), 0u);  // delivered once
+}
+
 TEST_F(ModelServerTest, PollingPicksUpANewChampion) {
   SetChampion(1);
   auto server = MakeServer(1);
