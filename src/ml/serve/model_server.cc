@@ -9,6 +9,7 @@
 
 #include "common/clock.h"
 #include "common/logging.h"
+#include "ml/data/transaction.h"
 
 namespace lathe::ml {
 
@@ -161,7 +162,8 @@ Status ModelServer::BuildState(const FeatureSpec& spec) {
       }));
   for (const Label& l : labels) state->AddFraudLabel(l.terminal, l.id, l.label_ts);
   LOG_INFO("model '{}': online state rebuilt from {} transactions since {} ({} customers, {} terminals, {} fraud labels)",
-           options_.name, rows, now - lookback, state->customers(), state->terminals(), labels.size());
+           options_.name, rows, FormatTimestamp(now - lookback), state->customers(), state->terminals(),
+           labels.size());
   std::lock_guard<std::mutex> lock(state_mu_);
   state_ = std::move(state);
   state_spec_ = spec;
