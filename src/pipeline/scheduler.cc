@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <ctime>
 #include <list>
-#include <map>
 #include <memory>
 #include <set>
 #include <thread>
@@ -100,7 +99,6 @@ Status Scheduler::Run() {
       break;
     }
     const int64_t t = now();
-    const size_t before = active.size();
     for (const DagSpec& dag : *dags) {
       if (!dag.schedule) continue;
       // Scheduled runs a stopped scheduler left behind come first.
@@ -121,7 +119,6 @@ Status Scheduler::Run() {
         launch(dag, run);
       }
     }
-    (void)before;
     // once: keep passing (runs beyond max_active_runs wait for a slot) until
     // nothing is due and nothing runs.
     if (options_.once && active.empty()) return Status::OK();
