@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "pipeline/scheduler.h"
+#include "pipeline/template.h"
 #include "test_util.h"
 
 namespace lathe::pipeline {
@@ -164,6 +166,41 @@ TEST(DagSpec, FindsDagsByPathOrIdInAFolder) {
   EXPECT_EQ(LoadDagDir(dir.path(), r)->size(), 2u);
   test::WriteFile(dir / "dup.yaml", "dag: one\ntasks:\n  a: {operator: shell, params: {command: 'true'}}\n");
   EXPECT_NE(LoadDagDir(dir.path(), r).status().message().find("defined by another file"), std::string::npos);
+}
+
+DagSpec Scheduled(const std::string& cron, bool catchup) {
+  std::string yaml = "dag: s\nschedule: '" + cron + "'\nstart_date: 2026-11-01\ncatchup: " +
+                     (catchup ? "true" : "false") + "\ntasks:\n  a: {operator: shell, params: {command: 'true'}}\n";
+  auto dag = ParseDag(yaml, Registry());
+  EXPECT_TRUE(dag.ok()) << dag.status().ToString();
+  return *dag;
+}
+
+int64_t At(const std::string& day, int h = 0, int m = 0) { return *ParseDate(day) + h * 3600 + m * 60; }
+
+TEST(Scheduler, DueDatesAreEndedIntervalsAfterTheLastScheduledRun) {
+  DagSpec daily = Scheduled("0 0 * * *", true);
+  // The run for 11-03 is due once its interval ends, at 11-04 00:00.
+  EXPECT_EQ(DueDates(daily, "", At("2026-11-03", 23, 59)), (std::vector<std::string>{"2026-11-01", "2026-11-02"}));
+  EXPECT_EQ(DueDates(daily, "", At("2026-11-04")),
+            (std::vector<std::string>{"2026-11-01", "2026-11-02", "2026-11-03"}));
+  EXPECT_EQ(DueDates(daily, "2026-11-02", At("2026-11-05", 1)), (std::vector<std::string>{"2026-11-03", "2026-11-04"}));
+  EXPECT_TRUE(DueDates(daily, "2026-11-04", At("2026-11-05", 1)).empty());
+  EXPECT_TRUE(DueDates(daily, "", At("2026-10-20")).empty());  // before start_date
+  EXPECT_EQ(DueDates(daily, "", At("2026-12-01"), 5).size(), 5u);
+  // catchup: false: only the latest ended interval.
+  DagSpec latest = Scheduled("0 6 * * *", false);
+  EXPECT_EQ(DueDates(latest, "", At("2026-11-09", 7)), (std::vector<std::string>{"2026-11-08"}));
+  EXPECT_EQ(DueDates(latest, "", At("2026-11-09", 5)), (std::vector<std::string>{"2026-11-07"}));
+  // Several firings a day are one run per date.
+  DagSpec hourly = Scheduled("@hourly", true);
+  EXPECT_EQ(DueDates(hourly, "", At("2026-11-02", 12)), (std::vector<std::string>{"2026-11-01", "2026-11-02"}));
+  EXPECT_EQ(DueDates(hourly, "2026-11-01", At("2026-11-02", 12)), (std::vector<std::string>{"2026-11-02"}));
+  // Weekly: the Sunday interval ends the next Sunday.
+  DagSpec weekly = Scheduled("0 0 * * 0", true);
+  EXPECT_EQ(DueDates(weekly, "", At("2026-11-16")), (std::vector<std::string>{"2026-11-01", "2026-11-08"}));
+  DagSpec manual = *ParseDag("dag: m\ntasks:\n  a: {operator: shell, params: {command: 'true'}}\n", Registry());
+  EXPECT_TRUE(DueDates(manual, "", At("2030-01-01")).empty());
 }
 
 }  // namespace

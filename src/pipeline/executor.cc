@@ -102,9 +102,12 @@ Result<RunRecord> Executor::Execute(RunRecord run) {
   auto log = [&](const std::string& line) {
     if (options_.verbose) std::fprintf(stderr, "%s: %s\n", run.run_id.c_str(), line.c_str());
   };
-  if (run.state == "running" && ProcessAlive(run.owner_pid))
+  if (ProcessAlive(run.owner_pid))
     return FailedPrecondition("run " + run.run_id + " is being executed by process " + std::to_string(run.owner_pid));
-  LATHE_RETURN_IF_ERROR(store_.SetRunOwner(run.run_id, getpid()));
+  // The owner we saw is gone (or there was none): take the run unless
+  // another executor took it meanwhile.
+  LATHE_ASSIGN_OR_RETURN(bool claimed, store_.ClaimRun(run.run_id, run.owner_pid, getpid()));
+  if (!claimed) return FailedPrecondition("run " + run.run_id + " was just claimed by another process");
   LATHE_RETURN_IF_ERROR(store_.SetRunState(run.run_id, "running"));
   if (options_.force) LATHE_RETURN_IF_ERROR(store_.ResetTasks(run.run_id));
 

@@ -91,15 +91,20 @@ Status Scheduler::Run() {
   };
 
   Status result;
+  LATHE_ASSIGN_OR_RETURN(std::vector<DagSpec> dags, LoadDagDir(options_.dags_dir, registry_));
+  std::string last_error;
   while (!stopping()) {
     reap();
-    auto dags = LoadDagDir(options_.dags_dir, registry_);
-    if (!dags.ok()) {
-      result = dags.status();
-      break;
+    // A DAG file broken while we run is reported and the last good set kept.
+    auto loaded = LoadDagDir(options_.dags_dir, registry_);
+    if (loaded.ok()) {
+      dags = std::move(loaded).value();
+    } else if (loaded.status().message() != last_error) {
+      last_error = loaded.status().message();
+      std::fprintf(stderr, "scheduler: %s (keeping the DAGs loaded before)\n", last_error.c_str());
     }
     const int64_t t = now();
-    for (const DagSpec& dag : *dags) {
+    for (const DagSpec& dag : dags) {
       if (!dag.schedule) continue;
       // Scheduled runs a stopped scheduler left behind come first.
       LATHE_ASSIGN_OR_RETURN(auto runs, store.ListRuns(dag.id, 1000));

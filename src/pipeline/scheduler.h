@@ -5,7 +5,9 @@
 // catchup: false only the latest ended one. Runs execute on their own
 // threads (each an Executor with its own database connection), at most
 // max_active_runs per DAG. Scheduled runs left unfinished by a stopped
-// scheduler are continued by the next one. Run() blocks; not thread-safe.
+// scheduler are continued by the next one. The DAG folder is re-read every
+// tick; a file broken meanwhile is reported and the DAGs loaded before stay.
+// Run() blocks; not thread-safe.
 #pragma once
 
 #include <atomic>

@@ -108,6 +108,13 @@ Status StateStore::SetRunOwner(const std::string& run_id, int64_t pid) {
   return db_->Execute("UPDATE pipeline_runs SET owner_pid = $2 WHERE run_id = $1", {run_id, pid}).status();
 }
 
+Result<bool> StateStore::ClaimRun(const std::string& run_id, int64_t expected, int64_t pid) {
+  LATHE_ASSIGN_OR_RETURN(int64_t n, db_->Execute("UPDATE pipeline_runs SET owner_pid = $3 WHERE run_id = $1 AND "
+                                                 "COALESCE(owner_pid, 0) = $2",
+                                                 {run_id, expected, pid}));
+  return n > 0;
+}
+
 Result<std::optional<std::string>> StateStore::LastScheduledDs(const std::string& dag_id) {
   std::optional<std::string> out;
   LATHE_RETURN_IF_ERROR(db_->Query(

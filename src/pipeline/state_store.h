@@ -64,6 +64,9 @@ class StateStore {
   // failed set ended_at.
   Status SetRunState(const std::string& run_id, const std::string& state);
   Status SetRunOwner(const std::string& run_id, int64_t pid);
+  // Sets the owner to `pid` only if it is still `expected` (compare and
+  // swap, so two executors cannot both claim a run). False when it was not.
+  Result<bool> ClaimRun(const std::string& run_id, int64_t expected, int64_t pid);
   // The latest ds of a run of kind `scheduled` for the DAG, nullopt if none.
   Result<std::optional<std::string>> LastScheduledDs(const std::string& dag_id);
   // Runs of the DAG in state queued or running.
