@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -325,6 +326,36 @@ TEST_P(PipelineSqlite, SigtermStopsTheSchedulerCleanlyAndResumeFinishes) {
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(Effects(), (std::vector<std::string>{"first 2026-11-01", "second 2026-11-01"}));
   EXPECT_EQ(Json({"pipeline", "status", "slow"})[0]["state"], "success");
+}
+
+TEST_P(PipelineSqlite, ACrashedTaskProcessIsRecordedAndRetriedWithoutHarmingTheExecutor) {
+  RunResult r = Lathe({"pipeline", "run", kDags + "/crashy.yaml", "--date", "2026-11-03"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  auto tries = Tries("crashy@2026-11-03");
+  ASSERT_EQ(tries["crash"].size(), 2u);
+  for (const json& t : tries["crash"]) {
+    EXPECT_EQ(t["state"], "failed");
+    EXPECT_EQ(t["exit_reason"], "the task process killed by signal 9 before recording a result");
+  }
+  EXPECT_EQ(tries.count("never"), 0u);
+  EXPECT_EQ(Json({"pipeline", "status", "crashy"})[0]["tasks"]["never"]["state"], "upstream_failed");
+}
+
+TEST_P(PipelineSqlite, SigtermStopsAStandaloneTaskAndRecordsWhy) {
+  Child task(LatheArgv({"task", "run", kDags + "/sigterm.yaml", "slow", "--date", "2026-11-03"}));
+  for (int i = 0; i < 500 && !std::filesystem::exists(dir_ / "data/slow.started"); ++i) usleep(10000);
+  ASSERT_TRUE(std::filesystem::exists(dir_ / "data/slow.started"));
+  task.Signal(SIGTERM);
+  std::string line, err;
+  while (task.ReadLine(&line)) err += line + "\n";
+  EXPECT_EQ(task.Wait(), 1) << err;
+  auto all = Tries("sigterm@2026-11-03");
+  auto tries = all["slow"];
+  ASSERT_EQ(tries.size(), 1u);
+  EXPECT_EQ(tries[0]["state"], "failed");
+  EXPECT_EQ(tries[0]["exit_reason"], "cancelled (SIGTERM): command killed: the try was cancelled");
+  EXPECT_TRUE(Effects().empty());
+  EXPECT_EQ(Json({"pipeline", "status", "sigterm"})[0]["state"], "failed");
 }
 
 TEST_P(PipelineSqlite, BadInputsAreClearErrors) {
