@@ -341,6 +341,21 @@ TEST_P(PipelineSqlite, ACrashedTaskProcessIsRecordedAndRetriedWithoutHarmingTheE
   EXPECT_EQ(Json({"pipeline", "status", "crashy"})[0]["tasks"]["never"]["state"], "upstream_failed");
 }
 
+TEST_P(PipelineSqlite, ResumeWithADagFileBrokenSinceIsAClearError) {
+  // resume reloads the DAG from the file the run was made from.
+  std::string yaml = ReadAll(kDags + "/chain.yaml");
+  WriteFile(dir_ / "chain.yaml", yaml);
+  Child run(LatheArgv({"pipeline", "run", dir_ / "chain.yaml", "--date", "2026-11-03"}));
+  std::string line;
+  while (run.ReadLine(&line))
+    if (line.find("task b try 1 started") != std::string::npos) break;
+  run.Kill9();
+  WriteFile(dir_ / "chain.yaml", yaml + "  d: {operator: nosuch}\n");
+  RunResult r = Lathe({"pipeline", "resume", "chain@2026-11-03"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("task 'd': key 'operator': unknown operator 'nosuch'"), std::string::npos) << r.err;
+}
+
 TEST_P(PipelineSqlite, SigtermStopsAStandaloneTaskAndRecordsWhy) {
   Child task(LatheArgv({"task", "run", kDags + "/sigterm.yaml", "slow", "--date", "2026-11-03"}));
   for (int i = 0; i < 500 && !std::filesystem::exists(dir_ / "data/slow.started"); ++i) usleep(10000);

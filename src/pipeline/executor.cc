@@ -207,8 +207,23 @@ Result<RunRecord> Executor::Execute(RunRecord run) {
       // The child records its own result; when it could not, record why here.
       std::string reason = p.term_sent ? "timeout: killed by the executor after the task's timeout and grace period"
                                        : "the task process " + DescribeExit(status) + " before recording a result";
-      (void)store_.EndTry(run.run_id, t.id, p.try_number, "failed", reason, "", "");
       LATHE_ASSIGN_OR_RETURN(auto rec, store_.Tries(run.run_id, t.id));
+      const TryRecord* mine = nullptr;
+      for (const TryRecord& tr : rec)
+        if (tr.try_number == p.try_number) mine = &tr;
+      if (!mine) {
+        // The child failed before it could record the try (a DAG file
+        // broken since, the database unreachable): record it here.
+        TryRecord tr;
+        tr.run_id = run.run_id;
+        tr.task_id = t.id;
+        tr.try_number = p.try_number;
+        tr.pid = p.pid;
+        tr.log_path = "";
+        (void)store_.BeginTry(tr);
+      }
+      (void)store_.EndTry(run.run_id, t.id, p.try_number, "failed", reason, "", "");
+      LATHE_ASSIGN_OR_RETURN(rec, store_.Tries(run.run_id, t.id));
       std::string state = "failed";
       for (const TryRecord& tr : rec)
         if (tr.try_number == p.try_number) {

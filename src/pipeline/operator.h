@@ -29,7 +29,7 @@ struct TaskContext {
   // by task id, like Airflow's XCom.
   std::map<std::string, nlohmann::json> upstream_outputs;
   std::string data_dir;    // the deployment's data directory
-  std::string db_url;      // the --db URL ("" = SQLite file in data_dir)
+  std::string db_url;      // the --db URL: storage::OpenDb(db_url, data_dir) opens the catalog ("" = SQLite in data_dir)
   // Deadline of the try (steady clock); max() when the task has no timeout.
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   // Writes one line (a newline is added) or raw bytes into the try's log.
