@@ -121,7 +121,19 @@ TEST_P(PipelineCli, Kill9MidTaskThenResumeRunsEachTaskOnce) {
   EXPECT_EQ(status[0]["state"], "running");
   EXPECT_EQ(status[0]["tasks"]["b"]["state"], "running");
 
-  RunResult r = Lathe({"pipeline", "resume", "crash@2026-11-03"});
+  // As if the dead executor had run on another host: its pid cannot be
+  // checked from here, so resume refuses until told to take over.
+  {
+    auto db = storage::OpenDb(url_, Data());
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    ASSERT_TRUE((*db)->Execute("UPDATE pipeline_runs SET owner_host = 'elsewhere' WHERE run_id = $1",
+                               {std::string("crash@2026-11-03")}).ok());
+  }
+  RunResult refused = Lathe({"pipeline", "resume", "crash@2026-11-03"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("on host elsewhere; if that executor is dead"), std::string::npos) << refused.err;
+  EXPECT_EQ(Effects(), (std::vector<std::string>{"a 2026-11-03"}));
+  RunResult r = Lathe({"pipeline", "resume", "crash@2026-11-03", "--takeover"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_EQ(Effects(), (std::vector<std::string>{"a 2026-11-03", "b 2026-11-03", "c 2026-11-03"}));
   auto tries = Tries("crash@2026-11-03");

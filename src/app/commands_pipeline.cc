@@ -292,11 +292,13 @@ void RegisterResume(CLI::App* pipeline, AppContext* ctx, int* exit_code) {
   struct Args {
     Common c;
     std::string run;
+    bool takeover = false;
   };
   auto a = std::make_shared<Args>();
   CLI::App* cmd = pipeline->add_subcommand(
       "resume", "Continue a run from the tasks that did not succeed (after a crash, a stop or a failure)");
   cmd->add_option("run", a->run, "Run id (DAG@YYYY-MM-DD)")->required();
+  cmd->add_flag("--takeover", a->takeover, "Take the run over from an executor on another host that is known to be dead");
   AddCommon(cmd, &a->c);
   cmd->callback([a, ctx, exit_code] {
     auto fail = [&](const Status& st) { *exit_code = ReportError(st); };
@@ -313,7 +315,9 @@ void RegisterResume(CLI::App* pipeline, AppContext* ctx, int* exit_code) {
                    : pl::FindDag((*run)->dag_id, a->c.dags, PipelineOperators());
     if (!dag.ok()) return fail(dag.status());
     InstallStopHandlers();
-    pl::Executor ex(*dag, db->get(), ExecOptions(*ctx, a->c, false));
+    pl::ExecutorOptions options = ExecOptions(*ctx, a->c, false);
+    options.takeover = a->takeover;
+    pl::Executor ex(*dag, db->get(), options);
     auto done = ex.Resume(a->run);
     if (!done.ok()) return fail(done.status());
     if (a->c.json) std::cout << RunJson(&store, *done).dump(2) << "\n";

@@ -75,6 +75,12 @@ bool ProcessAlive(int64_t pid) {
   return !(close != std::string::npos && close + 2 < s.size() && s[close + 2] == 'Z');
 }
 
+bool OwnerMayBeAlive(const RunRecord& run) {
+  if (run.owner_pid == 0) return false;
+  if (!run.owner_host.empty() && run.owner_host != ThisHost()) return true;
+  return ProcessAlive(run.owner_pid);
+}
+
 Result<RunRecord> Executor::Run(const std::string& ds, const std::string& kind) {
   if (dag_.source_path.empty()) return InvalidArgument("dag '" + dag_.id + "' was not loaded from a file");
   LATHE_ASSIGN_OR_RETURN(RunRecord run, store_.GetOrCreateRun(dag_.id, ds, kind, dag_.source_path));
@@ -102,7 +108,12 @@ Result<RunRecord> Executor::Execute(RunRecord run) {
   auto log = [&](const std::string& line) {
     if (options_.verbose) std::fprintf(stderr, "%s: %s\n", run.run_id.c_str(), line.c_str());
   };
-  if (ProcessAlive(run.owner_pid))
+  const bool remote = run.owner_pid != 0 && !run.owner_host.empty() && run.owner_host != ThisHost();
+  if (remote && !options_.takeover)
+    return FailedPrecondition("run " + run.run_id + " is owned by process " + std::to_string(run.owner_pid) +
+                              " on host " + run.owner_host + "; if that executor is dead, `lathe pipeline resume " +
+                              run.run_id + " --takeover`");
+  if (!remote && ProcessAlive(run.owner_pid))
     return FailedPrecondition("run " + run.run_id + " is being executed by process " + std::to_string(run.owner_pid));
   // The owner we saw is gone (or there was none): take the run unless
   // another executor took it meanwhile.

@@ -31,6 +31,9 @@ struct ExecutorOptions {
   // this long before SIGTERM, and as long again before SIGKILL.
   std::chrono::milliseconds kill_grace{5000};
   bool verbose = true;       // progress lines on stderr
+  // Take over a run whose owner is on another host (which this process
+  // cannot check): only when that executor is known to be dead.
+  bool takeover = false;
 };
 
 class Executor {
@@ -57,7 +60,10 @@ class Executor {
   ExecutorOptions options_;
 };
 
-// True when pid is a live process other than this one.
+// True when pid is a live process other than this one (on this host).
 bool ProcessAlive(int64_t pid);
+// True when the run has an owner that may still be executing it: a live
+// process on this host, or any owner on another host.
+bool OwnerMayBeAlive(const RunRecord& run);
 
 }  // namespace lathe::pipeline

@@ -111,7 +111,7 @@ Status Scheduler::Run() {
       for (auto it = runs.rbegin(); it != runs.rend(); ++it) {
         const RunRecord& r = *it;
         if (r.kind != "scheduled" || (r.state != "queued" && r.state != "running")) continue;
-        if (active_for(dag.id, r.run_id) || ProcessAlive(r.owner_pid)) continue;
+        if (active_for(dag.id, r.run_id) || OwnerMayBeAlive(r)) continue;
         if (active_for(dag.id) >= dag.max_active_runs) break;
         launch(dag, r);
       }

@@ -1,5 +1,7 @@
 #include "pipeline/state_store.h"
 
+#include <unistd.h>
+
 #include <chrono>
 
 namespace lathe::pipeline {
@@ -9,7 +11,7 @@ using storage::DbRow;
 using storage::DbValue;
 
 constexpr const char* kRunColumns =
-    "run_id, dag_id, ds, kind, state, created_at, started_at, ended_at, owner_pid, dag_path";
+    "run_id, dag_id, ds, kind, state, created_at, started_at, ended_at, owner_pid, dag_path, owner_host";
 constexpr const char* kTryColumns =
     "run_id, task_id, try_number, state, started_at, ended_at, exit_reason, pid, log_path, log_text, outputs";
 
@@ -25,6 +27,7 @@ RunRecord ReadRun(const DbRow& r) {
   x.ended_at = r.Int(7);
   x.owner_pid = r.Int(8);
   x.dag_path = r.Text(9);
+  x.owner_host = r.Text(10);
   return x;
 }
 
@@ -49,6 +52,12 @@ TryRecord ReadTry(const DbRow& r) {
 int64_t NowMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+std::string ThisHost() {
+  char buf[256] = {0};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
 }
 
 Result<RunRecord> StateStore::GetOrCreateRun(const std::string& dag_id, const std::string& ds, const std::string& kind,
@@ -105,13 +114,16 @@ Status StateStore::SetRunState(const std::string& run_id, const std::string& sta
 }
 
 Status StateStore::SetRunOwner(const std::string& run_id, int64_t pid) {
-  return db_->Execute("UPDATE pipeline_runs SET owner_pid = $2 WHERE run_id = $1", {run_id, pid}).status();
+  return db_
+      ->Execute("UPDATE pipeline_runs SET owner_pid = $2, owner_host = $3 WHERE run_id = $1",
+                {run_id, pid, pid ? ThisHost() : std::string()})
+      .status();
 }
 
 Result<bool> StateStore::ClaimRun(const std::string& run_id, int64_t expected, int64_t pid) {
-  LATHE_ASSIGN_OR_RETURN(int64_t n, db_->Execute("UPDATE pipeline_runs SET owner_pid = $3 WHERE run_id = $1 AND "
-                                                 "COALESCE(owner_pid, 0) = $2",
-                                                 {run_id, expected, pid}));
+  LATHE_ASSIGN_OR_RETURN(int64_t n, db_->Execute("UPDATE pipeline_runs SET owner_pid = $3, owner_host = $4 WHERE "
+                                                 "run_id = $1 AND COALESCE(owner_pid, 0) = $2",
+                                                 {run_id, expected, pid, ThisHost()}));
   return n > 0;
 }
 

@@ -27,6 +27,7 @@ struct RunRecord {
   int64_t created_at = 0, started_at = 0, ended_at = 0;
   int64_t owner_pid = 0;  // executor process, 0 = none
   std::string dag_path;
+  std::string owner_host;  // host name of the owner process
 };
 
 struct TaskInstanceRecord {
@@ -46,6 +47,8 @@ struct TryRecord {
 };
 
 int64_t NowMillis();
+// This machine's host name, as recorded with a run's owner.
+std::string ThisHost();
 
 class StateStore {
  public:
@@ -63,6 +66,7 @@ class StateStore {
   // running sets started_at (first time) and clears ended_at; success and
   // failed set ended_at.
   Status SetRunState(const std::string& run_id, const std::string& state);
+  // Sets the owner process (on this host); 0 clears it.
   Status SetRunOwner(const std::string& run_id, int64_t pid);
   // Sets the owner to `pid` only if it is still `expected` (compare and
   // swap, so two executors cannot both claim a run). False when it was not.

@@ -41,6 +41,15 @@ TEST_P(StateStoreTest, RunsAreOnePerDagAndDay) {
   EXPECT_GT((*done)->started_at, 0);
   EXPECT_GE((*done)->ended_at, (*done)->started_at);
   EXPECT_EQ(*s.ActiveRuns("d"), 1);
+  // Ownership is a compare-and-swap on the owner pid, with this host recorded.
+  EXPECT_TRUE(*s.ClaimRun("d@2026-11-03", 0, 111));
+  EXPECT_FALSE(*s.ClaimRun("d@2026-11-03", 0, 222));
+  EXPECT_TRUE(*s.ClaimRun("d@2026-11-03", 111, 222));
+  auto owned = s.GetRun("d@2026-11-03");
+  EXPECT_EQ((*owned)->owner_pid, 222);
+  EXPECT_EQ((*owned)->owner_host, ThisHost());
+  ASSERT_TRUE(s.SetRunOwner("d@2026-11-03", 0).ok());
+  EXPECT_EQ((*s.GetRun("d@2026-11-03"))->owner_host, "");
   EXPECT_EQ(s.SetRunState("nope@2026-01-01", "running").code(), StatusCode::kNotFound);
   EXPECT_EQ(*s.GetRun("nope"), std::nullopt);
 }

@@ -96,6 +96,7 @@ CREATE TABLE pipeline_runs (
   started_at BIGINT,
   ended_at BIGINT,
   owner_pid BIGINT,
+  owner_host TEXT,
   dag_path TEXT NOT NULL,
   UNIQUE (dag_id, ds)
 );
