@@ -161,7 +161,25 @@ Result<std::chrono::milliseconds> ParseDuration(const std::string& text) {
   return std::chrono::milliseconds(n * mult);
 }
 
+namespace {
+
+Result<DagSpec> ParseDagNodes(const std::string& yaml_text, const OperatorRegistry& registry, const std::string& where);
+
+}  // namespace
+
 Result<DagSpec> ParseDag(const std::string& yaml_text, const OperatorRegistry& registry, const std::string& where) {
+  // yaml-cpp throws on conversions (a mapping used as a key, say); those are
+  // bad input like any other.
+  try {
+    return ParseDagNodes(yaml_text, registry, where);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(where + ": " + e.what());
+  }
+}
+
+namespace {
+
+Result<DagSpec> ParseDagNodes(const std::string& yaml_text, const OperatorRegistry& registry, const std::string& where) {
   Ctx c{where};
   YAML::Node root;
   try {
@@ -291,6 +309,8 @@ Result<DagSpec> ParseDag(const std::string& yaml_text, const OperatorRegistry& r
   }
   return dag;
 }
+
+}  // namespace
 
 Result<DagSpec> LoadDagFile(const std::string& path, const OperatorRegistry& registry) {
   std::ifstream in(path, std::ios::binary);

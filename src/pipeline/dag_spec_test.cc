@@ -98,6 +98,8 @@ TEST(DagSpec, BadDagsNameTheTaskKeyAndReason) {
   const std::string ok_task = "tasks:\n  a: {operator: shell, params: {command: 'true'}}\n";
   const std::pair<std::string, std::string> cases[] = {
       {"dag: [x\n", "not valid YAML"},
+      {"dag: bad\n? [x, y]\n: 1\n" + ok_task, "bad conversion"},
+      {head + "tasks:\n  ? {a: 1}\n  : {operator: shell}\n", "bad conversion"},
       {"- a\n- b\n", "the DAG must be a mapping"},
       {ok_task, "key 'dag' (the DAG id) is missing"},
       {"dag: 'a b'\n" + ok_task, "'a b' is not an id"},
