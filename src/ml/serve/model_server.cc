@@ -48,7 +48,7 @@ void ModelServer::PollLoop() {
     if (!version.ok()) {
       LOG_WARN("model '{}': version probe failed: {}", options_.name, version.status().message());
     } else if (version->has_value()) {
-      auto cur = current_.load();
+      auto cur = current();
       if (!cur || cur->version() != **version) (void)Reload(false);
     }
     lock.lock();
@@ -65,7 +65,7 @@ void ModelServer::RecordError(const Status& st, int64_t version) {
 Result<std::optional<int64_t>> ModelServer::Reload(bool force) {
   std::lock_guard<std::mutex> swap_lock(swap_mu_);
   auto serving = [this]() -> std::optional<int64_t> {
-    auto cur = current_.load();
+    auto cur = current();
     if (!cur) return std::nullopt;
     return cur->version();
   };
@@ -78,7 +78,7 @@ Result<std::optional<int64_t>> ModelServer::Reload(bool force) {
   }
   if (!bundle->has_value()) return serving();  // no champion: keep whatever serves
   const ModelBundle& b = **bundle;
-  auto cur = current_.load();
+  auto cur = current();
   if (cur && cur->version() == b.version) return serving();
   if (!force && b.version == failed_version_) return serving();
   auto loaded = LoadModel(b, Now());
@@ -113,7 +113,10 @@ Result<std::optional<int64_t>> ModelServer::Reload(bool force) {
       return st;
     }
   }
-  current_.store(*loaded);
+  {
+    std::lock_guard<std::mutex> lock(current_mu_);
+    current_ = *loaded;  // the old version lives on in the requests still holding it
+  }
   {
     std::lock_guard<std::mutex> lock(status_mu_);
     last_error_.reset();
@@ -204,7 +207,7 @@ Result<size_t> ModelServer::RefreshLabels() {
 
 Result<PredictOutcome> ModelServer::Predict(const std::vector<OnlineTransaction>& txs, bool explain) {
   PredictOutcome out;
-  out.model = current_.load();
+  out.model = current();
   if (!out.model) return Unavailable(fmt::format("model '{}' has no version loaded yet", options_.name));
   const size_t cols = out.model->spec().features.size();
   out.predictions.resize(txs.size());
@@ -274,7 +277,7 @@ Result<PredictOutcome> ModelServer::Predict(const std::vector<OnlineTransaction>
 
 ModelServerStatus ModelServer::status() const {
   ModelServerStatus s;
-  s.current = current_.load();
+  s.current = current();
   {
     std::lock_guard<std::mutex> lock(status_mu_);
     s.last_error = last_error_;

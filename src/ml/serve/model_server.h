@@ -1,5 +1,5 @@
 // ModelServer: serves one named fraud model with hot swap. The current
-// version is an immutable LoadedModel behind an atomic shared_ptr: each
+// version is an immutable LoadedModel behind a mutex-guarded shared_ptr: each
 // Predict takes one snapshot, so every row of a request is scored by one
 // version. A new version is loaded and checked beside the old one and then
 // swapped in; one that fails leaves the old one serving (last_error). The
@@ -124,7 +124,12 @@ class ModelServer {
   Result<size_t> RefreshLabels();
 
   ModelServerStatus status() const;
-  std::shared_ptr<const LoadedModel> current() const { return current_.load(); }
+  // The version serving now (null: none); the caller's copy stays valid
+  // across swaps.
+  std::shared_ptr<const LoadedModel> current() const {
+    std::lock_guard<std::mutex> lock(current_mu_);
+    return current_;
+  }
 
  private:
   Status BuildState(const FeatureSpec& spec);
@@ -138,7 +143,11 @@ class ModelServer {
   const ModelVersionProbe probe_;
   const StoreOpener open_store_;
 
-  std::atomic<std::shared_ptr<const LoadedModel>> current_;
+  // A mutex around a shared_ptr copy rather than std::atomic<shared_ptr>:
+  // the lock is held for a pointer copy only, and libstdc++ 12's lock-bit
+  // implementation of the atomic is opaque to ThreadSanitizer.
+  mutable std::mutex current_mu_;
+  std::shared_ptr<const LoadedModel> current_;  // guarded by current_mu_
 
   std::mutex swap_mu_;            // one Reload at a time
   int64_t failed_version_ = -1;   // guarded by swap_mu_: not retried by the poller
