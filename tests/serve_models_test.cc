@@ -65,7 +65,10 @@ class ServeModelsTest : public ::testing::Test {
     ASSERT_TRUE(spec.ok());
     spec_ = new std::string(*spec);
     models_ = new std::vector<std::string>{TrainModel(1, 4), TrainModel(2, 9), TrainModel(3, 15)};
-    server_ = new Server(dir_->path(), "models:\n  poll_seconds: 0\n  max_batch: 50\n");
+    // models.dir named explicitly: the test keeps the directory source when
+    // the default source becomes the registry.
+    server_ = new Server(dir_->path(),
+                         "models:\n  poll_seconds: 0\n  max_batch: 50\n  dir: \"" + dir_->path() + "/champions\"\n");
     ASSERT_NE(server_->port(), 0);
   }
   static void TearDownTestSuite() {
