@@ -10,6 +10,8 @@
 //   GET  /stats                request counts and peak concurrency
 //
 // Prints "listening on PORT" as its first stdout line once it accepts.
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -218,7 +220,18 @@ asio::awaitable<void> Sleep(int ms) {
   co_await timer.async_wait(kTuple);
 }
 
-void Reset(beast::tcp_stream& stream) {
+// Aborts the connection with a TCP reset. A reset with linger 0 throws away
+// whatever is still in the send queue, so bytes already written (the pieces a
+// reset_mid_stream client must see) would vanish whenever Nagle or a loaded
+// machine kept them queued: first wait, bounded, until the peer has
+// acknowledged every byte (SIOCOUTQ counts unsent and unacknowledged ones).
+asio::awaitable<void> Reset(beast::tcp_stream& stream) {
+  const int fd = stream.socket().native_handle();
+  for (int waited_ms = 0; waited_ms < 2000; waited_ms += 2) {
+    int queued = 0;
+    if (ioctl(fd, SIOCOUTQ, &queued) != 0 || queued == 0) break;
+    co_await Sleep(2);
+  }
   beast::error_code ec;
   stream.socket().set_option(asio::socket_base::linger(true, 0), ec);
   stream.socket().close(ec);
@@ -257,7 +270,7 @@ asio::awaitable<bool> ApplyFailure(beast::tcp_stream& stream, const Request& req
     co_return true;
   }
   if (b.mode == "reset_mid_stream" && !streaming) {
-    Reset(stream);
+    co_await Reset(stream);
     co_return true;
   }
   *keep = true;
@@ -346,7 +359,7 @@ asio::awaitable<bool> HandleChat(beast::tcp_stream& stream, const Request& req) 
   events.push_back("data: [DONE]\n\n");
   for (size_t i = 0; i < events.size(); ++i) {
     if (b.mode == "reset_mid_stream" && i == 3) {  // role event and two pieces went out
-      Reset(stream);
+      co_await Reset(stream);
       co_return false;
     }
     if (i > 1) co_await Sleep(g_state.piece_delay_ms);

@@ -14,6 +14,8 @@
 #include "common/random_id.h"
 #include "net/http_errors.h"
 #include "net/multipart.h"
+#include "app/predict_request.h"
+#include "ml/data/transaction.h"
 
 namespace lathe::app {
 
@@ -28,6 +30,8 @@ namespace {
 struct RouteContext {
   Assistant* assistant;
   net::MetricsRegistry* metrics;
+  ModelService models;
+  net::Family<net::Counter>* predictions = nullptr;  // lathe_model_predictions_total
 };
 
 Response Json(int status, const json& body) { return net::JsonResponse(status, body.dump()); }
@@ -374,10 +378,143 @@ asio::awaitable<Response> ChatCompletions(RouteContext* rc, Exchange& ex) {
   co_return Response{};
 }
 
+
+// The model server for ex's {name}, or the 404 to send.
+Result<ml::ModelServer*> ModelFor(RouteContext* rc, const Exchange& ex) {
+  if (!rc->models.server) return NotFound("model serving is disabled on this server (models.enabled: false)");
+  const std::string& name = ex.param("name");
+  if (name != rc->models.server->name())
+    return NotFound("model '" + name + "' is not served here (this server serves '" + rc->models.server->name() + "')");
+  return rc->models.server;
+}
+
+json ModelJson(const ml::ModelServerStatus& s, const std::string& name) {
+  json out = {{"object", "model"}, {"id", name}, {"name", name}};
+  if (s.current) {
+    out["version"] = s.current->version();
+    out["kind"] = s.current->kind();
+    out["threshold"] = s.current->threshold();
+    out["loaded_at"] = ml::FormatTimestamp(s.current->loaded_at());
+    out["features"] = s.current->spec().Names();
+  } else {
+    out["version"] = nullptr;
+    out["kind"] = nullptr;
+    out["threshold"] = nullptr;
+    out["loaded_at"] = nullptr;
+    out["features"] = json::array();
+  }
+  if (s.last_error) {
+    out["last_error"] = {{"message", s.last_error->message},
+                         {"version", s.last_error->version},
+                         {"at", ml::FormatTimestamp(s.last_error->at)}};
+  } else {
+    out["last_error"] = nullptr;
+  }
+  out["swaps"] = s.swaps;
+  out["state"] = {{"customers", s.customers}, {"terminals", s.terminals}};
+  return out;
+}
+
+// The per-transaction refusal codes (docs/serving.md).
+const char* RefusalCode(const Status& st) {
+  if (st.code() == StatusCode::kAlreadyExists) return "duplicate_transaction";
+  if (st.code() == StatusCode::kInvalidArgument) return "future_transaction";
+  return "out_of_order";
+}
+int RefusalStatus(const Status& st) { return st.code() == StatusCode::kInvalidArgument ? 400 : 409; }
+
+json PredictionJson(const ml::Prediction& p, const ml::LoadedModel& model, bool explain) {
+  if (!explain) {
+    return {{"transaction_id", p.transaction_id}, {"probability", p.probability}, {"fraud", p.fraud},
+            {"threshold", model.threshold()}, {"version", model.version()}};
+  }
+  json top = json::array();
+  for (const auto& c : p.top) {
+    top.push_back({{"name", c.name},
+                   {"value", std::isnan(c.value) ? json(nullptr) : json(c.value)},
+                   {"contribution", c.contribution}});
+  }
+  return {{"transaction_id", p.transaction_id}, {"probability", p.probability}, {"fraud", p.fraud},
+          {"threshold", model.threshold()},     {"version", model.version()},   {"margin", p.margin},
+          {"bias", p.bias},                     {"top_features", top}};
+}
+
+asio::awaitable<Response> PredictRoute(RouteContext* rc, Exchange& ex) {
+  auto key = Authenticate(rc, ex, Scope::kQuery);
+  if (!key.ok()) co_return net::ErrorResponse(key.status());
+  auto server = ModelFor(rc, ex);
+  if (!server.ok()) co_return net::ErrorResponse(server.status(), "model_not_found");
+  auto body = ParseBody(ex);
+  if (!body.ok()) co_return net::ErrorResponse(body.status(), "invalid_json");
+  auto parsed = ParsePredictRequest(*body, rc->models.max_batch);
+  if (auto* e = std::get_if<PredictRequestError>(&parsed)) {
+    co_return net::ErrorResponse(e->code == "batch_too_large" ? 413 : 400, e->message, e->code);
+  }
+  auto& req = std::get<PredictRequest>(parsed);
+  ml::ModelServer* ms = *server;
+  // Features (under the state lock) and scoring are CPU work: on the pool.
+  auto outcome = co_await net::RunOnPool(*rc->models.pool, [&] { return ms->Predict(req.transactions, req.explain); });
+  if (!outcome.ok()) {
+    if (outcome.status().code() == StatusCode::kUnavailable) {
+      Response res = net::ErrorResponse(503, outcome.status().message(), "model_not_loaded");
+      res.set(http::field::retry_after, "1");
+      co_return res;
+    }
+    co_return net::ErrorResponse(outcome.status());
+  }
+  const std::string& name = ms->name();
+  size_t refused = 0;
+  for (const auto& p : outcome->predictions) refused += !p.status.ok();
+  rc->predictions->With({name, "scored"}).Add(static_cast<double>(outcome->predictions.size() - refused));
+  if (refused) rc->predictions->With({name, "refused"}).Add(static_cast<double>(refused));
+  if (!req.batch) {
+    const ml::Prediction& p = outcome->predictions[0];
+    if (!p.status.ok()) co_return net::ErrorResponse(RefusalStatus(p.status), p.status.message(), RefusalCode(p.status));
+    json out = PredictionJson(p, *outcome->model, req.explain);
+    out["model"] = name;
+    co_return Json(200, out);
+  }
+  json items = json::array();
+  for (const auto& p : outcome->predictions) {
+    if (p.status.ok()) {
+      items.push_back(PredictionJson(p, *outcome->model, req.explain));
+    } else {
+      json err = json::parse(net::ErrorBody(RefusalStatus(p.status), p.status.message(), RefusalCode(p.status)));
+      items.push_back({{"transaction_id", p.transaction_id}, {"error", err["error"]}});
+    }
+  }
+  co_return Json(200, {{"object", "list"},
+                       {"model", name},
+                       {"version", outcome->model->version()},
+                       {"threshold", outcome->model->threshold()},
+                       {"refused", refused},
+                       {"predictions", items}});
+}
+
+asio::awaitable<Response> ReloadRoute(RouteContext* rc, Exchange& ex) {
+  auto key = Authenticate(rc, ex, Scope::kAdmin);
+  if (!key.ok()) co_return net::ErrorResponse(key.status());
+  auto server = ModelFor(rc, ex);
+  if (!server.ok()) co_return net::ErrorResponse(server.status(), "model_not_found");
+  ml::ModelServer* ms = *server;
+  auto version = co_await net::RunOnPool(*rc->models.pool, [ms] { return ms->Reload(true); });
+  ml::ModelServerStatus s = ms->status();
+  if (!version.ok()) {
+    json err = json::parse(net::ErrorBody(409, version.status().message(), "model_load_failed"));
+    err["model"] = ModelJson(s, ms->name());
+    co_return Json(409, err);
+  }
+  co_return Json(200, ModelJson(s, ms->name()));
+}
+
 }  // namespace
 
-void AddApiRoutes(net::HttpServer* server, Assistant* assistant, net::MetricsRegistry* metrics) {
-  auto rc = std::make_shared<RouteContext>(RouteContext{assistant, metrics});
+void AddApiRoutes(net::HttpServer* server, Assistant* assistant, net::MetricsRegistry* metrics,
+                  ModelService models) {
+  auto rc = std::make_shared<RouteContext>(RouteContext{assistant, metrics, models});
+  rc->predictions = metrics->AddCounter("lathe_model_predictions_total",
+                                        "Transactions given to the fraud model: scored, or refused (duplicate, late)",
+                                        {"model", "outcome"});
   // The routes hold the context alive.
   auto route = [&](const char* method, const char* pattern,
                    std::function<asio::awaitable<Response>(RouteContext*, Exchange&)> fn) {
@@ -524,6 +661,15 @@ void AddApiRoutes(net::HttpServer* server, Assistant* assistant, net::MetricsReg
     co_return Json(200, {{"object", "list"}, {"data", data}});
   });
   route("POST", "/v1/chat/completions", ChatCompletions);
+  route("GET", "/v1/models/{name}", [](RouteContext* rc, Exchange& ex) -> asio::awaitable<Response> {
+    auto key = Authenticate(rc, ex, Scope::kQuery);
+    if (!key.ok()) co_return net::ErrorResponse(key.status());
+    auto server = ModelFor(rc, ex);
+    if (!server.ok()) co_return net::ErrorResponse(server.status(), "model_not_found");
+    co_return Json(200, ModelJson((*server)->status(), (*server)->name()));
+  });
+  route("POST", "/v1/models/{name}/predict", PredictRoute);
+  route("POST", "/v1/models/{name}/reload", ReloadRoute);
 }
 
 }  // namespace lathe::app

@@ -18,6 +18,9 @@ void RegisterServeCommands(CLI::App* app, AppContext* ctx, int* exit_code);
 void RegisterDataCommands(CLI::App* app, AppContext* ctx, int* exit_code);
 // Registers train, runs (list, show, compare) and models (list, promote, rollback).
 void RegisterMlCommands(CLI::App* app, AppContext* ctx, int* exit_code);
+// Registers `pipeline` (run, backfill, status, logs, resume), `scheduler`
+// and `task run`.
+void RegisterPipelineCommands(CLI::App* app, AppContext* ctx, int* exit_code);
 
 // Prints "lathe: <message>" to stderr and returns the exit status for it:
 // 2 for bad input or something not found, 1 otherwise.

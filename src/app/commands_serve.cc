@@ -11,6 +11,9 @@
 #include "app/config.h"
 #include "app/llm_factory.h"
 #include "common/logging.h"
+#include "ml/serve/dir_model_source.h"
+#include "ml/serve/model_server.h"
+#include "storage/db.h"
 
 namespace lathe::app {
 namespace {
@@ -21,6 +24,35 @@ struct ServeFlags {
   std::string host;
   bool print_config = false;
 };
+
+// Where champions come from: for now DIR/NAME.json (DirModelSource). The lead
+// wires the registry here: a ModelLoader returning the "champion" alias's
+// bundle and a ModelVersionProbe returning its version.
+std::pair<ml::ModelLoader, ml::ModelVersionProbe> MakeModelSource(const ModelsConfig& config,
+                                                                 const std::string& data_dir) {
+  const std::string dir = config.dir.empty() ? data_dir + "/champions" : config.dir;
+  return {ml::DirModelLoader(dir), ml::DirModelProbe(dir)};
+}
+
+std::unique_ptr<ml::ModelServer> MakeModelServer(const ModelsConfig& config, const std::string& data_dir,
+                                                 net::MetricsRegistry* metrics) {
+  auto* swaps = metrics->AddCounter("lathe_model_swaps_total", "Model version loads: ok or error (old one kept)",
+                                    {"model", "outcome"});
+  auto* version = metrics->AddGauge("lathe_model_version", "The model version serving (0: none)", {"model"});
+  ml::ModelServerOptions options;
+  options.name = config.name;
+  options.poll_seconds = config.poll_seconds;
+  options.top_features = static_cast<size_t>(config.top_features);
+  options.on_swap = [swaps, version, name = config.name](const char* outcome, int64_t v) {
+    swaps->With({name, outcome}).Add();
+    if (std::string_view(outcome) == "ok") version->With({name}).Set(static_cast<double>(v));
+  };
+  auto [loader, probe] = MakeModelSource(config, data_dir);
+  std::string url = config.db;
+  auto open_store = [url, data_dir]() { return storage::OpenDb(url, data_dir); };
+  version->With({config.name}).Set(0);
+  return std::make_unique<ml::ModelServer>(options, loader, probe, open_store);
+}
 
 int RunServe(AppContext* ctx, const ServeFlags& flags) {
   // Termination signals are taken by sigwait below, so every thread (the CPU
@@ -70,7 +102,15 @@ int RunServe(AppContext* ctx, const ServeFlags& flags) {
     std::fprintf(stderr, "lathe serve: %s\n", st.ToString().c_str());
     return 1;
   }
-  AddApiRoutes(&server, &assistant, &metrics);
+  // The fraud model (docs/serving.md). Champions come from the interim
+  // directory source; the registry replaces MakeModelSource's two callbacks.
+  std::unique_ptr<ml::ModelServer> models;
+  ModelService model_service;
+  if (config.models.enabled) {
+    models = MakeModelServer(config.models, ctx->settings.data_dir, &metrics);
+    model_service = {models.get(), static_cast<size_t>(config.models.max_batch), &ctx->pool->executor_pool()};
+  }
+  AddApiRoutes(&server, &assistant, &metrics, model_service);
   st = server.Start();
   if (!st.ok()) {
     std::fprintf(stderr, "lathe serve: %s\n", st.message().c_str());
@@ -86,12 +126,24 @@ int RunServe(AppContext* ctx, const ServeFlags& flags) {
     server.Stop();
     return 1;
   }
+  if (models) {
+    models->Start();  // a missing or broken champion is reported, never fatal
+    auto current = models->current();
+    if (current) {
+      std::printf("lathe: model '%s' version %lld (%s) loaded\n", models->name().c_str(),
+                  static_cast<long long>(current->version()), current->kind().c_str());
+    } else {
+      std::printf("lathe: model '%s' has no champion yet; predict answers 503 until one is loaded\n",
+                  models->name().c_str());
+    }
+  }
   std::printf("lathe: ready\n");
   std::fflush(stdout);
   int received = 0;
   sigwait(&signals, &received);
   LOG_INFO("signal {}: draining {} in-flight requests, then stopping", received, server.in_flight());
   server.Stop();
+  if (models) models->Stop();
   std::printf("lathe: stopped\n");
   return 0;
 }

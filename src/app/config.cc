@@ -13,7 +13,7 @@ extern char** environ;
 namespace lathe::app {
 namespace {
 
-enum class Type { kString, kInt, kDouble, kStringList, kMillis, kSize, kPort };
+enum class Type { kString, kInt, kDouble, kBool, kStringList, kMillis, kSize, kPort };
 
 struct Field {
   const char* section;
@@ -71,6 +71,13 @@ std::vector<Field> Fields(ServeConfig* c) {
       {"answer", "history_turns", Type::kInt, &c->answer.history_turns, false, 0, 100},
       {"answer", "retriever", Type::kString, &c->answer.retriever},
       {"conversations", "ttl_hours", Type::kInt, &c->conversations.ttl_hours, false, 1, 24 * 365},
+      {"models", "enabled", Type::kBool, &c->models.enabled},
+      {"models", "name", Type::kString, &c->models.name},
+      {"models", "poll_seconds", Type::kInt, &c->models.poll_seconds, false, 0, 86400},
+      {"models", "db", Type::kString, &c->models.db, true},
+      {"models", "dir", Type::kString, &c->models.dir},
+      {"models", "max_batch", Type::kInt, &c->models.max_batch, false, 1, 100000},
+      {"models", "top_features", Type::kInt, &c->models.top_features, false, 0, 1000},
       {"testing", "delay_history_ms", Type::kInt, &c->testing.delay_history_ms, false, 0, 600000},
       {"testing", "delay_bm25_ms", Type::kInt, &c->testing.delay_bm25_ms, false, 0, 600000},
       {"testing", "delay_embed_ms", Type::kInt, &c->testing.delay_embed_ms, false, 0, 600000},
@@ -131,6 +138,15 @@ Status Assign(const Field& f, const std::string& text, const std::vector<std::st
       } catch (const std::exception&) {
         return InvalidArgument(Name(f) + " must be a number, got '" + text + "'");
       }
+    case Type::kBool:
+      if (text == "true" || text == "1" || text == "yes") {
+        *static_cast<bool*>(f.target) = true;
+      } else if (text == "false" || text == "0" || text == "no") {
+        *static_cast<bool*>(f.target) = false;
+      } else {
+        return InvalidArgument(Name(f) + " must be true or false, got '" + text + "'");
+      }
+      return Status::OK();
     case Type::kInt: LATHE_RETURN_IF_ERROR(integer(&v)); *static_cast<int64_t*>(f.target) = v; return Status::OK();
     case Type::kSize: LATHE_RETURN_IF_ERROR(integer(&v)); *static_cast<size_t*>(f.target) = v; return Status::OK();
     case Type::kPort:
@@ -162,6 +178,7 @@ std::string Render(const Field& f) {
       return out + "]";
     }
     case Type::kDouble: return fmt::format("{}", *static_cast<double*>(f.target));
+    case Type::kBool: return *static_cast<bool*>(f.target) ? "true" : "false";
     case Type::kInt: return std::to_string(*static_cast<int64_t*>(f.target));
     case Type::kSize: return std::to_string(*static_cast<size_t*>(f.target));
     case Type::kPort: return std::to_string(*static_cast<uint16_t*>(f.target));
@@ -276,6 +293,15 @@ Status ValidateConfig(const ServeConfig& c) {
   }
   if (c.llm.temperature < 0 || c.llm.temperature > 2) {
     return InvalidArgument("llm.temperature must be between 0 and 2");
+  }
+  if (c.models.enabled) {
+    const std::string& n = c.models.name;
+    bool valid = !n.empty() && n.size() <= 64;
+    for (char ch : n) valid = valid && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-' || ch == '.');
+    if (!valid || n[0] == '.') {
+      return InvalidArgument("models.name must be 1 to 64 letters, digits, '_', '-' or '.' (not starting with '.'), got '" +
+                             n + "'");
+    }
   }
   if (!(c.answer.abstain_threshold >= 0 && c.answer.abstain_threshold <= 1)) {
     return InvalidArgument("answer.abstain_threshold must be between 0 and 1");

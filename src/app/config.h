@@ -59,6 +59,19 @@ struct ConversationsConfig {
   int64_t ttl_hours = 24;
 };
 
+// The fraud model server (docs/serving.md).
+struct ModelsConfig {
+  bool enabled = true;         // host /v1/models/{name}/predict
+  std::string name = "fraud";  // the one model name served
+  int64_t poll_seconds = 30;   // probe the champion this often; 0 = only on POST .../reload
+  std::string db;              // the transactions store (URL); empty: the data directory's lathe.db
+  // Interim champion source until the registry is wired: DIR/NAME.json.
+  // Empty: <data-dir>/champions.
+  std::string dir;
+  int64_t max_batch = 1000;    // transactions per predict request
+  int64_t top_features = 5;    // contributions returned per prediction
+};
+
 // Fault injection for tests and benchmarks: added waits in the chat pipeline.
 struct TestingConfig {
   int64_t delay_history_ms = 0;
@@ -72,6 +85,7 @@ struct ServeConfig {
   EmbeddingsConfig embeddings;
   AnswerConfig answer;
   ConversationsConfig conversations;
+  ModelsConfig models;
   TestingConfig testing;
 };
 

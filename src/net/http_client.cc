@@ -302,11 +302,7 @@ asio::awaitable<Result<ClientResponse>> HttpClient::Exchange(ClientRequest reque
       Result<ClientResponse> result =
           co_await Talk(*stream, url, msg, request, first_deadline, on_data, &reusable, &answered);
       if (!result.ok() && reused && !answered && result.status().code() == StatusCode::kUnavailable) continue;
-      // Keep-alive reuse is off: a reused connection raced with a stream
-      // reset in a fresh-clone test run (OpenAiLlmTest.ResetMidStream...);
-      // until that is understood, every call gets its own connection.
-      constexpr bool kReuse = false;
-      if (kReuse && result.ok() && reusable) {
+      if (result.ok() && reusable) {
         stream->expires_never();
         PutIdle(pool_key, std::move(stream));
       } else {

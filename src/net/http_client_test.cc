@@ -81,6 +81,26 @@ TEST_F(HttpClientTest, SendsAndReadsAWholeResponse) {
   EXPECT_EQ(nlohmann::json::parse(models->body)["data"][0]["id"], "standin");
 }
 
+// Plain-HTTP calls reuse one keep-alive connection; a stream stopped before
+// its end is not put back. (Each Stats call opens a connection of its own.)
+TEST_F(HttpClientTest, KeepAliveConnectionsAreReused) {
+  int64_t before = standin_.Stats()["connections"].get<int64_t>();
+  for (int i = 0; i < 3; ++i) {
+    Result<ClientResponse> r = test::RunAwaitable(io_, client_.Send(Chat(false)));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->status, 200);
+  }
+  EXPECT_EQ(standin_.Stats()["connections"].get<int64_t>() - before, 2);  // one for the 3 calls, one for Stats
+
+  before = standin_.Stats()["connections"].get<int64_t>();
+  BodySink stop = [](std::string_view) -> asio::awaitable<bool> { co_return false; };
+  ASSERT_TRUE(test::RunAwaitable(io_, client_.Stream(Chat(true), stop)).ok());
+  ASSERT_TRUE(test::RunAwaitable(io_, client_.Send(Chat(false))).ok());
+  // The stream reused the pooled connection and dropped it; the call after
+  // it needed a new one.
+  EXPECT_EQ(standin_.Stats()["connections"].get<int64_t>() - before, 2);
+}
+
 TEST_F(HttpClientTest, StreamsChunkedBodyInPiecesAsTheyArrive) {
   standin_.Control({{"mode", "ok"}, {"piece_delay_ms", 20}});
   std::vector<std::string> pieces;

@@ -206,6 +206,45 @@ CREATE TABLE promotion_applies (
   applied_at BIGINT NOT NULL
 );
 )sql"},
+      {6, "pipeline state: dag runs, task instances, task tries", R"sql(
+CREATE TABLE pipeline_runs (
+  run_id TEXT PRIMARY KEY,
+  dag_id TEXT NOT NULL,
+  ds TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  state TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  started_at BIGINT,
+  ended_at BIGINT,
+  owner_pid BIGINT,
+  owner_host TEXT,
+  dag_path TEXT NOT NULL,
+  UNIQUE (dag_id, ds)
+);
+CREATE INDEX pipeline_runs_dag ON pipeline_runs (dag_id, ds);
+CREATE TABLE pipeline_task_instances (
+  run_id TEXT NOT NULL,
+  task_id TEXT NOT NULL,
+  state TEXT NOT NULL,
+  tries BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (run_id, task_id)
+);
+CREATE TABLE pipeline_task_tries (
+  run_id TEXT NOT NULL,
+  task_id TEXT NOT NULL,
+  try_number BIGINT NOT NULL,
+  state TEXT NOT NULL,
+  started_at BIGINT NOT NULL,
+  ended_at BIGINT,
+  exit_reason TEXT NOT NULL,
+  pid BIGINT NOT NULL,
+  log_path TEXT NOT NULL,
+  log_text TEXT,
+  outputs TEXT,
+  PRIMARY KEY (run_id, task_id, try_number)
+);
+)sql"},
   };
   return kMigrations;
 }

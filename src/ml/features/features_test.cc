@@ -175,14 +175,58 @@ TEST_F(TinyFixture, OnlineRejectsOutOfOrderTransactionsAndLeavesStateAlone) {
   EXPECT_EQ(late.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(late.status().message().find("customer 1"), std::string::npos) << late.status().message();
   auto other = Online(txs_[0]);
-  other.customer_id = 99;  // a new customer, but terminal 7 has seen 10:00 already
+  other.customer_id = 99;  // a new customer, but terminal 7 has seen 10:00 already (9 h later)
   auto late_terminal = online.Add(other);
   ASSERT_FALSE(late_terminal.ok());
-  EXPECT_NE(late_terminal.status().message().find("terminal 7"), std::string::npos);
+  EXPECT_NE(late_terminal.status().message().find("more than 3600 s before terminal 7"), std::string::npos)
+      << late_terminal.status().message();
   EXPECT_EQ(online.customers(), 1u);  // the refused transactions left nothing behind
   EXPECT_FALSE(online.AddFraudLabel(7, 12345, 0));
   EXPECT_FALSE(online.AddFraudLabel(8, 2, 0));
   EXPECT_TRUE(online.AddFraudLabel(7, 2, 0));
+}
+
+// A transaction up to an hour late at its terminal (another customer's
+// transaction there came first) is placed in order: its features, and those
+// of every transaction after it, equal the batch result over all of them.
+TEST_F(TinyFixture, OnlineTakesATransactionLateAtItsTerminalWithinAnHour) {
+  Transaction late = txs_[1];  // terminal 7, Mon 10:00
+  late.transaction_id = 50;
+  late.customer_id = 99;
+  late.ts -= 1800;  // Mon 09:30
+  late.device_id.clear();
+  std::vector<Transaction> all = txs_;
+  all.push_back(late);
+  auto m = ComputeBatch(spec_, FromTransactions(all), nullptr);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  auto batch_row = [&](int64_t id) {
+    for (size_t r = 0; r < m->rows; ++r)
+      if (m->transaction_id[r] == id) return std::vector<float>(m->row(r), m->row(r) + m->cols);
+    return std::vector<float>();
+  };
+  OnlineFeatures online(spec_);
+  // Arrival order: (ts, id) order, except that the late one comes right after tx 3.
+  std::vector<Transaction> arrival = txs_;
+  std::sort(arrival.begin(), arrival.end(), [](const Transaction& a, const Transaction& b) {
+    return a.ts != b.ts ? a.ts < b.ts : a.transaction_id < b.transaction_id;
+  });
+  auto after3 = std::find_if(arrival.begin(), arrival.end(), [](const Transaction& t) { return t.transaction_id == 3; });
+  ASSERT_NE(after3, arrival.end());
+  arrival.insert(after3 + 1, late);
+  bool labelled = false;
+  for (const Transaction& t : arrival) {
+    if (!labelled && t.ts >= txs_[0].label_ts) labelled = online.AddFraudLabel(7, 1, txs_[0].label_ts);
+    auto row = online.Add(Online(t));
+    ASSERT_TRUE(row.ok()) << t.transaction_id << ": " << row.status().ToString();
+    // tx 2 (10:00, terminal 7) was computed before the late 09:30 one arrived:
+    // its delay-0 terminal features could not see it. Every other row agrees.
+    if (t.transaction_id == 2) continue;
+    std::vector<float> want = batch_row(t.transaction_id);
+    ASSERT_EQ(row->size(), want.size());
+    for (size_t c = 0; c < want.size(); ++c)
+      EXPECT_TRUE(SameFloat((*row)[c], want[c])) << "tx " << t.transaction_id << " " << m->names[c] << ": "
+                                                 << (*row)[c] << " vs " << want[c];
+  }
 }
 
 // The world's transactions of `days` days from o.start_ts, without a store.

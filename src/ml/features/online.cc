@@ -26,9 +26,13 @@ Result<std::vector<float>> OnlineFeatures::Add(const OnlineTransaction& tx) {
   if (cit != customers_.end() && out_of_order(cit->second.any, cit->second.last_ts, cit->second.last_id))
     return FailedPrecondition(fmt::format("online features: transaction {} at {} is not after customer {}'s last one",
                                           tx.transaction_id, tx.ts, tx.customer_id));
-  if (tit != terminals_.end() && out_of_order(tit->second.any, tit->second.last_ts, tit->second.last_id))
-    return FailedPrecondition(fmt::format("online features: transaction {} at {} is not after terminal {}'s last one",
-                                          tx.transaction_id, tx.ts, tx.terminal_id));
+  const bool terminal_late =
+      tit != terminals_.end() && out_of_order(tit->second.any, tit->second.last_ts, tit->second.last_id);
+  if (terminal_late && (tx.ts < tit->second.last_ts - kTerminalLateSeconds ||
+                        (tx.ts == tit->second.last_ts && tx.transaction_id == tit->second.last_id)))
+    return FailedPrecondition(
+        fmt::format("online features: transaction {} at {} is more than {} s before terminal {}'s last one",
+                    tx.transaction_id, tx.ts, kTerminalLateSeconds, tx.terminal_id));
   Customer& c = customers_[tx.customer_id];
   Terminal& term = terminals_[tx.terminal_id];
   const int64_t t = tx.ts;
@@ -36,7 +40,10 @@ Result<std::vector<float>> OnlineFeatures::Add(const OnlineTransaction& tx) {
   // The customer's windows include this transaction.
   while (!c.recent.empty() && c.recent.front().ts <= t - customer_span_) c.recent.pop_front();
   c.recent.push_back({t, tx.transaction_id, tx.amount});
-  while (!term.recent.empty() && term.recent.front().ts <= t - terminal_span_) term.recent.pop_front();
+  // Keep kTerminalLateSeconds more than the windows need, for late arrivals.
+  const int64_t terminal_newest = terminal_late ? term.last_ts : t;
+  while (!term.recent.empty() && term.recent.front().ts <= terminal_newest - terminal_span_ - kTerminalLateSeconds)
+    term.recent.pop_front();
 
   auto amount = [](const CustomerTx& e) { return e.amount; };
   std::vector<float> out(spec_.features.size());
@@ -76,6 +83,7 @@ Result<std::vector<float>> OnlineFeatures::Add(const OnlineTransaction& tx) {
         int64_t n = 0, frauds = 0;
         for (const TerminalTx& e : term.recent) {
           if (e.ts <= t - f.delay_s - f.window_s || e.ts > t - f.delay_s) continue;
+          if (e.ts > t || (e.ts == t && e.id >= tx.transaction_id)) continue;  // later: a late tx came after it
           ++n;
           frauds += e.fraud_known_at <= t;
         }
@@ -91,8 +99,18 @@ Result<std::vector<float>> OnlineFeatures::Add(const OnlineTransaction& tx) {
   c.terminals.insert(tx.terminal_id);
   if (!tx.device_id.empty()) c.devices.insert(tx.device_id);
   c.any = true, c.last_ts = t, c.last_id = tx.transaction_id;
-  term.recent.push_back({t, tx.transaction_id});
-  term.any = true, term.last_ts = t, term.last_id = tx.transaction_id;
+  if (!terminal_late) {
+    term.recent.push_back({t, tx.transaction_id});
+    term.any = true, term.last_ts = t, term.last_id = tx.transaction_id;
+  } else {  // in (ts, id) order; last_ts and last_id stay the newest
+    auto at = term.recent.end();
+    while (at != term.recent.begin()) {
+      auto prev = std::prev(at);
+      if (prev->ts < t || (prev->ts == t && prev->id < tx.transaction_id)) break;
+      at = prev;
+    }
+    term.recent.insert(at, TerminalTx{t, tx.transaction_id});
+  }
   return out;
 }
 

@@ -31,10 +31,19 @@ class OnlineFeatures {
  public:
   explicit OnlineFeatures(FeatureSpec spec);
 
+  // How much older than its terminal's last transaction a transaction may
+  // be: concurrent clients share terminals, so their transactions can reach
+  // the server slightly out of order. Such a transaction is placed in order
+  // in the terminal's window, and its own features are exact.
+  static constexpr int64_t kTerminalLateSeconds = 3600;
+
   // Returns tx's features (spec order) and adds tx to its customer's and
-  // terminal's state. Each customer's and each terminal's transactions must
-  // come in ascending (ts, transaction_id) order: FailedPrecondition names the
-  // transaction otherwise, and the state is unchanged.
+  // terminal's state. Each customer's transactions must come in ascending
+  // (ts, transaction_id) order; a terminal's may be up to
+  // kTerminalLateSeconds late. FailedPrecondition names the transaction
+  // otherwise, and the state is unchanged. (Transactions already computed
+  // before a late one arrived did not see it: with a terminal delay D of at
+  // least kTerminalLateSeconds they would not have anyway.)
   Result<std::vector<float>> Add(const OnlineTransaction& tx);
 
   // Records that transaction_id (at terminal_id) was fraud, known from
@@ -62,7 +71,7 @@ class OnlineFeatures {
     int64_t fraud_known_at = std::numeric_limits<int64_t>::max();  // label_ts of a fraud label
   };
   struct Terminal {
-    std::deque<TerminalTx> recent;  // ts > last ts - terminal_span_
+    std::deque<TerminalTx> recent;  // (ts, id) order; ts > last ts - terminal_span_ - kTerminalLateSeconds
     int64_t last_ts = std::numeric_limits<int64_t>::min(), last_id = 0;
     bool any = false;
   };

@@ -97,6 +97,22 @@ Result<std::vector<float>> LogisticModel::Predict(DenseView x) const {
   return out;
 }
 
+Result<std::vector<float>> LogisticModel::Contributions(DenseView x) const {
+  if (x.rows == 0) return std::vector<float>{};
+  if (x.cols != coef_.size())
+    return InvalidArgument(fmt::format("logistic: the model expects {} features, got {}", coef_.size(), x.cols));
+  const size_t width = x.cols + 1;
+  std::vector<float> out(x.rows * width, 0.0f);
+  for (size_t r = 0; r < x.rows; ++r) {
+    for (size_t c = 0; c < x.cols; ++c) {
+      const float v = x.values[r * x.cols + c];
+      if (!std::isnan(v)) out[r * width + c] = static_cast<float>(coef_[c] * (v - mean_[c]) / scale_[c]);
+    }
+    out[r * width + x.cols] = static_cast<float>(intercept_);
+  }
+  return out;
+}
+
 std::string LogisticModel::Save() const {
   nlohmann::json j = {{"format", "lathe-logistic"}, {"version", kFormatVersion}, {"mean", mean_},
                       {"scale", scale_},           {"coef", coef_},             {"intercept", intercept_}};

@@ -30,6 +30,11 @@ class LogisticModel {
 
   // Fraud probabilities, one per row; InvalidArgument on a width mismatch.
   Result<std::vector<float>> Predict(DenseView x) const;
+  // Per-feature contributions to the log-odds: coefficient x standardised
+  // value (0 for a missing value, which is imputed by the mean), rows x
+  // (cols + 1) row-major with the intercept in column cols; each row sums to
+  // the logit of Predict. InvalidArgument on a width mismatch.
+  Result<std::vector<float>> Contributions(DenseView x) const;
   // JSON: {"format": "lathe-logistic", "version": 1, mean, scale, coef, intercept}.
   std::string Save() const;
 

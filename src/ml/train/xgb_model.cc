@@ -48,15 +48,18 @@ Status CheckView(DenseView x, const char* what) {
   return Status::OK();
 }
 
-Result<std::vector<float>> PredictHandle(BoosterHandle booster, DMatrixHandle dm, size_t rows) {
-  // type 0 = probabilities; iteration_end 0 = every tree kept.
-  const char* config = R"({"type": 0, "training": false, "iteration_begin": 0, "iteration_end": 0, "strict_shape": false})";
+// type 0 = probabilities, 1 = margins, 2 = SHAP contributions (rows x
+// (cols + 1)); iteration_end 0 = every tree kept.
+Result<std::vector<float>> PredictHandle(BoosterHandle booster, DMatrixHandle dm, size_t rows, int type = 0,
+                                         size_t per_row = 1) {
+  const std::string config = fmt::format(
+      R"({{"type": {}, "training": false, "iteration_begin": 0, "iteration_end": 0, "strict_shape": false}})", type);
   const bst_ulong* shape = nullptr;
   bst_ulong dim = 0;
   const float* out = nullptr;
-  if (XGBoosterPredictFromDMatrix(booster, dm, config, &shape, &dim, &out) != 0)
+  if (XGBoosterPredictFromDMatrix(booster, dm, config.c_str(), &shape, &dim, &out) != 0)
     return ApiError("XGBoosterPredictFromDMatrix");
-  return std::vector<float>(out, out + rows);
+  return std::vector<float>(out, out + rows * per_row);
 }
 
 }  // namespace
@@ -169,6 +172,29 @@ Result<std::vector<float>> XgbModel::Predict(DenseView x) const {
   DMatrix dm;
   LATHE_RETURN_IF_ERROR(dm.Create(x));
   return PredictHandle(booster_, dm.get(), x.rows);
+}
+
+Result<std::vector<float>> XgbModel::Margin(DenseView x) const {
+  if (x.rows == 0) return std::vector<float>{};
+  if (x.cols != cols_)
+    return InvalidArgument(fmt::format("xgboost: the model expects {} features, got {}", cols_, x.cols));
+  DMatrix dm;
+  LATHE_RETURN_IF_ERROR(dm.Create(x));
+  return PredictHandle(booster_, dm.get(), x.rows, 1);
+}
+
+Result<std::vector<float>> XgbModel::Contributions(DenseView x) const {
+  if (x.rows == 0) return std::vector<float>{};
+  if (x.cols != cols_)
+    return InvalidArgument(fmt::format("xgboost: the model expects {} features, got {}", cols_, x.cols));
+  DMatrix dm;
+  LATHE_RETURN_IF_ERROR(dm.Create(x));
+  return PredictHandle(booster_, dm.get(), x.rows, 2, cols_ + 1);
+}
+
+Status XgbModel::SetThreads(int nthread) {
+  LATHE_XGB(XGBoosterSetParam(booster_, "nthread", std::to_string(nthread).c_str()));
+  return Status::OK();
 }
 
 Result<std::string> XgbModel::Save() const {

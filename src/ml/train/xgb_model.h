@@ -56,6 +56,14 @@ class XgbModel {
   // Fraud probabilities, one per row. InvalidArgument when x.cols differs
   // from the trained width.
   Result<std::vector<float>> Predict(DenseView x) const;
+  // Raw margins (log-odds, before the sigmoid), one per row.
+  Result<std::vector<float>> Margin(DenseView x) const;
+  // SHAP contributions (XGBoost's prediction type "contributions"): rows x
+  // (cols + 1) floats, row-major; column cols is the bias. Each row sums to
+  // that row's Margin. InvalidArgument on a width mismatch.
+  Result<std::vector<float>> Contributions(DenseView x) const;
+  // Sets XGBoost's nthread for prediction (1 for single-row scoring).
+  Status SetThreads(int nthread);
   // The model as XGBoost JSON.
   Result<std::string> Save() const;
 
