@@ -16,6 +16,8 @@ void RegisterRagCommands(CLI::App* app, AppContext* ctx, int* exit_code);
 void RegisterServeCommands(CLI::App* app, AppContext* ctx, int* exit_code);
 // Registers `data` (generate, import, export) and `validate`.
 void RegisterDataCommands(CLI::App* app, AppContext* ctx, int* exit_code);
+// Registers train, runs (list, show, compare) and models (list, promote, rollback).
+void RegisterMlCommands(CLI::App* app, AppContext* ctx, int* exit_code);
 // Registers `pipeline` (run, backfill, status, logs, resume), `scheduler`
 // and `task run`.
 void RegisterPipelineCommands(CLI::App* app, AppContext* ctx, int* exit_code);

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   lathe::app::RegisterRagCommands(&app, &ctx, &exit_code);
   lathe::app::RegisterServeCommands(&app, &ctx, &exit_code);
   lathe::app::RegisterDataCommands(&app, &ctx, &exit_code);
+  lathe::app::RegisterMlCommands(&app, &ctx, &exit_code);
   lathe::app::RegisterPipelineCommands(&app, &ctx, &exit_code);
   try {
     app.parse(argc, argv);

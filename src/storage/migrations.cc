@@ -85,6 +85,127 @@ CREATE TABLE validation_results (
 );
 CREATE INDEX validation_results_day ON validation_results (day);
 )sql"},
+      {4, "experiment tracking", R"sql(
+CREATE TABLE experiments (
+  experiment_id {{ID}},
+  name TEXT NOT NULL UNIQUE,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE runs (
+  run_number {{ID}},
+  run_id TEXT NOT NULL UNIQUE,
+  experiment_id BIGINT NOT NULL REFERENCES experiments (experiment_id),
+  status TEXT NOT NULL,
+  start_time BIGINT NOT NULL,
+  end_time BIGINT,
+  source_version TEXT NOT NULL,
+  data_from BIGINT,
+  data_to BIGINT,
+  test_from BIGINT,
+  train_rows BIGINT,
+  validation_rows BIGINT,
+  test_rows BIGINT,
+  error TEXT
+);
+CREATE INDEX runs_experiment ON runs (experiment_id, start_time);
+CREATE TABLE run_params (
+  run_id TEXT NOT NULL REFERENCES runs (run_id),
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (run_id, key)
+);
+CREATE TABLE run_metrics (
+  metric_id {{ID}},
+  run_id TEXT NOT NULL REFERENCES runs (run_id),
+  key TEXT NOT NULL,
+  value DOUBLE PRECISION NOT NULL,
+  step BIGINT NOT NULL,
+  ts BIGINT NOT NULL
+);
+CREATE INDEX run_metrics_run ON run_metrics (run_id, key, step);
+CREATE TABLE run_tags (
+  run_id TEXT NOT NULL REFERENCES runs (run_id),
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (run_id, key)
+);
+CREATE TABLE run_artifacts (
+  run_id TEXT NOT NULL REFERENCES runs (run_id),
+  name TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  size BIGINT NOT NULL,
+  media_type TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (run_id, name)
+);
+)sql"},
+      {5, "model registry", R"sql(
+CREATE TABLE registered_models (
+  name TEXT PRIMARY KEY,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE model_versions (
+  name TEXT NOT NULL REFERENCES registered_models (name),
+  version BIGINT NOT NULL,
+  run_id TEXT NOT NULL REFERENCES runs (run_id),
+  kind TEXT NOT NULL,
+  model_sha256 TEXT NOT NULL,
+  feature_spec_sha256 TEXT NOT NULL,
+  threshold DOUBLE PRECISION NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (name, version)
+);
+CREATE TABLE model_aliases (
+  name TEXT NOT NULL REFERENCES registered_models (name),
+  alias TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (name, alias)
+);
+CREATE TABLE model_alias_history (
+  history_id {{ID}},
+  name TEXT NOT NULL,
+  alias TEXT NOT NULL,
+  version BIGINT,
+  previous_version BIGINT,
+  reason TEXT NOT NULL,
+  decision_id BIGINT,
+  idempotency_key TEXT,
+  changed_at BIGINT NOT NULL
+);
+CREATE INDEX model_alias_history_name ON model_alias_history (name, alias, history_id);
+CREATE TABLE promotion_decisions (
+  decision_id {{ID}},
+  name TEXT NOT NULL,
+  challenger_version BIGINT NOT NULL,
+  champion_version BIGINT,
+  run_id TEXT NOT NULL,
+  promote INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  challenger_auprc DOUBLE PRECISION NOT NULL,
+  champion_auprc DOUBLE PRECISION,
+  ci_low DOUBLE PRECISION,
+  ci_high DOUBLE PRECISION,
+  margin DOUBLE PRECISION NOT NULL,
+  confidence DOUBLE PRECISION NOT NULL,
+  n_bootstrap INTEGER NOT NULL,
+  test_from BIGINT NOT NULL,
+  test_to BIGINT NOT NULL,
+  test_rows BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  decision_json TEXT NOT NULL
+);
+CREATE TABLE promotion_applies (
+  idempotency_key TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  decision_id BIGINT,
+  moved INTEGER NOT NULL,
+  champion_version BIGINT,
+  previous_champion BIGINT,
+  applied_at BIGINT NOT NULL
+);
+)sql"},
       {6, "pipeline state: dag runs, task instances, task tries", R"sql(
 CREATE TABLE pipeline_runs (
   run_id TEXT PRIMARY KEY,

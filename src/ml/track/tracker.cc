@@ -1,0 +1,270 @@
+#include "ml/track/tracker.h"
+
+#include <fmt/format.h>
+
+#include "common/clock.h"
+#include "common/random_id.h"
+#include "ml/track/source_version.h"
+
+namespace lathe::ml {
+namespace {
+
+using storage::DbRow;
+using storage::DbValue;
+
+constexpr const char* kRunColumns =
+    "r.run_id, e.name, r.status, r.start_time, r.end_time, r.source_version, r.data_from, r.data_to, r.test_from, "
+    "r.train_rows, r.validation_rows, r.test_rows, r.error";
+
+RunStatus ParseStatus(std::string_view s) {
+  if (s == "finished") return RunStatus::kFinished;
+  if (s == "failed") return RunStatus::kFailed;
+  return RunStatus::kRunning;
+}
+
+RunInfo ReadRun(const DbRow& r) {
+  RunInfo info;
+  info.run_id = std::string(r.Text(0));
+  info.experiment = std::string(r.Text(1));
+  info.status = ParseStatus(r.Text(2));
+  info.start_time = r.Int(3);
+  info.end_time = r.Int(4);
+  info.source_version = std::string(r.Text(5));
+  info.data_from = r.Int(6);
+  info.data_to = r.Int(7);
+  info.test_from = r.Int(8);
+  info.train_rows = r.Int(9);
+  info.validation_rows = r.Int(10);
+  info.test_rows = r.Int(11);
+  info.error = std::string(r.Text(12));
+  return info;
+}
+
+}  // namespace
+
+const char* RunStatusName(RunStatus s) {
+  switch (s) {
+    case RunStatus::kRunning: return "running";
+    case RunStatus::kFinished: return "finished";
+    case RunStatus::kFailed: return "failed";
+  }
+  return "running";
+}
+
+Tracker::Tracker(storage::Db* db, ArtifactStore* store, Clock clock)
+    : db_(db), store_(store), clock_(clock ? std::move(clock) : Clock([] { return UnixSeconds(); })) {}
+
+Result<int64_t> Tracker::EnsureExperiment(const std::string& name) {
+  if (name.empty()) return InvalidArgument("an experiment needs a name");
+  auto find = [&]() -> Result<int64_t> {
+    return db_->QueryInt("SELECT experiment_id FROM experiments WHERE name = $1", {name});
+  };
+  LATHE_ASSIGN_OR_RETURN(int64_t id, find());
+  if (id != 0) return id;
+  auto inserted = db_->Execute("INSERT INTO experiments (name, created_at) VALUES ($1, $2)", {name, Now()});
+  LATHE_ASSIGN_OR_RETURN(id, find());  // also when another process created it first
+  if (id == 0) return inserted.ok() ? Internal("experiment '" + name + "' vanished") : inserted.status();
+  return id;
+}
+
+Result<std::string> Tracker::StartRun(const std::string& experiment) {
+  LATHE_ASSIGN_OR_RETURN(int64_t experiment_id, EnsureExperiment(experiment));
+  std::string run_id = RandomHex(16);
+  LATHE_RETURN_IF_ERROR(db_->Execute("INSERT INTO runs (run_id, experiment_id, status, start_time, source_version) "
+                                     "VALUES ($1, $2, 'running', $3, $4)",
+                                     {run_id, experiment_id, Now(), SourceVersion()})
+                            .status());
+  return run_id;
+}
+
+Status Tracker::RequireRun(const std::string& run_id) {
+  LATHE_ASSIGN_OR_RETURN(int64_t n, db_->QueryInt("SELECT COUNT(*) FROM runs WHERE run_id = $1", {run_id}));
+  if (n == 0) return NotFound(fmt::format("no run '{}'", run_id));
+  return Status::OK();
+}
+
+Status Tracker::SetDataWindow(const std::string& run_id, int64_t data_from, int64_t test_from, int64_t data_to,
+                              int64_t train_rows, int64_t validation_rows, int64_t test_rows) {
+  LATHE_RETURN_IF_ERROR(RequireRun(run_id));
+  return db_
+      ->Execute("UPDATE runs SET data_from = $2, test_from = $3, data_to = $4, train_rows = $5, validation_rows = $6, "
+                "test_rows = $7 WHERE run_id = $1",
+                {run_id, data_from, test_from, data_to, train_rows, validation_rows, test_rows})
+      .status();
+}
+
+Status Tracker::EndRun(const std::string& run_id, RunStatus status, const std::string& error) {
+  LATHE_ASSIGN_OR_RETURN(RunInfo run, GetRun(run_id));
+  if (run.status != RunStatus::kRunning)
+    return FailedPrecondition(fmt::format("run {} has already ended ({})", run_id, RunStatusName(run.status)));
+  DbValue err = error.empty() ? DbValue{} : DbValue{error};
+  return db_
+      ->Execute("UPDATE runs SET status = $2, end_time = $3, error = $4 WHERE run_id = $1 AND status = 'running'",
+                {run_id, std::string(RunStatusName(status)), Now(), err})
+      .status();
+}
+
+Status Tracker::LogParam(const std::string& run_id, const std::string& key, const std::string& value) {
+  if (key.empty()) return InvalidArgument(fmt::format("run {}: a param needs a key", run_id));
+  LATHE_RETURN_IF_ERROR(RequireRun(run_id));
+  auto existing = [&]() -> Result<std::optional<std::string>> {
+    std::optional<std::string> v;
+    LATHE_RETURN_IF_ERROR(db_->Query("SELECT value FROM run_params WHERE run_id = $1 AND key = $2", {run_id, key},
+                                     [&](const DbRow& r) {
+                                       v = std::string(r.Text(0));
+                                       return Status::OK();
+                                     }));
+    return v;
+  };
+  auto check = [&](const std::optional<std::string>& v) -> Status {
+    if (*v == value) return Status::OK();
+    return InvalidArgument(fmt::format("run {}: param '{}' is already '{}'; params are write-once (refused '{}')",
+                                       run_id, key, *v, value));
+  };
+  LATHE_ASSIGN_OR_RETURN(std::optional<std::string> before, existing());
+  if (before) return check(before);
+  auto inserted = db_->Execute("INSERT INTO run_params (run_id, key, value) VALUES ($1, $2, $3)", {run_id, key, value});
+  if (inserted.ok()) return Status::OK();
+  // Lost a race with another writer of the same key: compare with theirs.
+  LATHE_ASSIGN_OR_RETURN(std::optional<std::string> after, existing());
+  if (after) return check(after);
+  return inserted.status();
+}
+
+Status Tracker::LogParams(const std::string& run_id, const std::map<std::string, std::string>& params) {
+  for (const auto& [key, value] : params) LATHE_RETURN_IF_ERROR(LogParam(run_id, key, value));
+  return Status::OK();
+}
+
+Status Tracker::LogMetric(const std::string& run_id, const std::string& key, double value, int64_t step, int64_t ts) {
+  if (key.empty()) return InvalidArgument(fmt::format("run {}: a metric needs a key", run_id));
+  LATHE_RETURN_IF_ERROR(RequireRun(run_id));
+  return db_
+      ->Execute("INSERT INTO run_metrics (run_id, key, value, step, ts) VALUES ($1, $2, $3, $4, $5)",
+                {run_id, key, value, step, ts ? ts : Now()})
+      .status();
+}
+
+Status Tracker::SetTag(const std::string& run_id, const std::string& key, const std::string& value) {
+  if (key.empty()) return InvalidArgument(fmt::format("run {}: a tag needs a key", run_id));
+  LATHE_RETURN_IF_ERROR(RequireRun(run_id));
+  storage::DbTransaction tx(db_);
+  LATHE_RETURN_IF_ERROR(tx.status());
+  LATHE_RETURN_IF_ERROR(db_->Execute("DELETE FROM run_tags WHERE run_id = $1 AND key = $2", {run_id, key}).status());
+  LATHE_RETURN_IF_ERROR(
+      db_->Execute("INSERT INTO run_tags (run_id, key, value) VALUES ($1, $2, $3)", {run_id, key, value}).status());
+  return tx.Commit();
+}
+
+Result<ArtifactInfo> Tracker::LogArtifact(const std::string& run_id, const std::string& name, const std::string& bytes,
+                                          const std::string& media_type) {
+  if (name.empty()) return InvalidArgument(fmt::format("run {}: an artifact needs a name", run_id));
+  LATHE_RETURN_IF_ERROR(RequireRun(run_id));
+  // Bytes first: a row never names a file that is not there.
+  LATHE_ASSIGN_OR_RETURN(std::string sha, store_->Put(bytes));
+  ArtifactInfo info{name, sha, static_cast<int64_t>(bytes.size()), media_type, Now()};
+  std::optional<std::string> existing;
+  LATHE_RETURN_IF_ERROR(db_->Query("SELECT sha256 FROM run_artifacts WHERE run_id = $1 AND name = $2", {run_id, name},
+                                   [&](const DbRow& r) {
+                                     existing = std::string(r.Text(0));
+                                     return Status::OK();
+                                   }));
+  if (existing) {
+    if (*existing == sha) return info;
+    return AlreadyExists(fmt::format("run {}: artifact '{}' is already logged with other content", run_id, name));
+  }
+  LATHE_RETURN_IF_ERROR(db_->Execute("INSERT INTO run_artifacts (run_id, name, sha256, size, media_type, created_at) "
+                                     "VALUES ($1, $2, $3, $4, $5, $6)",
+                                     {run_id, name, sha, info.size, media_type, info.created_at})
+                            .status());
+  return info;
+}
+
+Result<std::string> Tracker::ReadArtifact(const std::string& run_id, const std::string& name) {
+  LATHE_RETURN_IF_ERROR(RequireRun(run_id));
+  std::optional<std::string> sha;
+  LATHE_RETURN_IF_ERROR(db_->Query("SELECT sha256 FROM run_artifacts WHERE run_id = $1 AND name = $2", {run_id, name},
+                                   [&](const DbRow& r) {
+                                     sha = std::string(r.Text(0));
+                                     return Status::OK();
+                                   }));
+  if (!sha) return NotFound(fmt::format("run {} has no artifact '{}'", run_id, name));
+  auto bytes = store_->Read(*sha);
+  if (!bytes.ok())
+    return Status(bytes.status().code(),
+                  fmt::format("run {}, artifact '{}': {}", run_id, name, bytes.status().message()));
+  return bytes;
+}
+
+Result<RunInfo> Tracker::GetRun(const std::string& run_id) {
+  std::optional<RunInfo> info;
+  LATHE_RETURN_IF_ERROR(db_->Query(fmt::format("SELECT {} FROM runs r JOIN experiments e ON e.experiment_id = "
+                                               "r.experiment_id WHERE r.run_id = $1",
+                                               kRunColumns),
+                                   {run_id}, [&](const DbRow& r) {
+                                     info = ReadRun(r);
+                                     return Status::OK();
+                                   }));
+  if (!info) return NotFound(fmt::format("no run '{}'", run_id));
+  return *info;
+}
+
+Result<RunDetails> Tracker::GetRunDetails(const std::string& run_id) {
+  RunDetails d;
+  LATHE_ASSIGN_OR_RETURN(d.info, GetRun(run_id));
+  LATHE_RETURN_IF_ERROR(db_->Query("SELECT key, value FROM run_params WHERE run_id = $1 ORDER BY key", {run_id},
+                                   [&](const DbRow& r) {
+                                     d.params[std::string(r.Text(0))] = std::string(r.Text(1));
+                                     return Status::OK();
+                                   }));
+  LATHE_RETURN_IF_ERROR(db_->Query("SELECT key, value, step, ts FROM run_metrics WHERE run_id = $1 "
+                                   "ORDER BY key, step, metric_id",
+                                   {run_id}, [&](const DbRow& r) {
+                                     d.metrics.push_back({std::string(r.Text(0)), r.Double(1), r.Int(2), r.Int(3)});
+                                     return Status::OK();
+                                   }));
+  LATHE_RETURN_IF_ERROR(db_->Query("SELECT key, value FROM run_tags WHERE run_id = $1 ORDER BY key", {run_id},
+                                   [&](const DbRow& r) {
+                                     d.tags[std::string(r.Text(0))] = std::string(r.Text(1));
+                                     return Status::OK();
+                                   }));
+  LATHE_RETURN_IF_ERROR(db_->Query("SELECT name, sha256, size, media_type, created_at FROM run_artifacts "
+                                   "WHERE run_id = $1 ORDER BY name",
+                                   {run_id}, [&](const DbRow& r) {
+                                     d.artifacts.push_back({std::string(r.Text(0)), std::string(r.Text(1)), r.Int(2),
+                                                            std::string(r.Text(3)), r.Int(4)});
+                                     return Status::OK();
+                                   }));
+  return d;
+}
+
+Result<std::vector<RunInfo>> Tracker::ListRuns(const std::string& experiment) {
+  std::vector<DbValue> params;
+  std::string where;
+  if (!experiment.empty()) {
+    LATHE_ASSIGN_OR_RETURN(int64_t n, db_->QueryInt("SELECT COUNT(*) FROM experiments WHERE name = $1", {experiment}));
+    if (n == 0) return NotFound(fmt::format("no experiment '{}'", experiment));
+    where = "WHERE e.name = $1 ";
+    params.push_back(experiment);
+  }
+  std::vector<RunInfo> runs;
+  LATHE_RETURN_IF_ERROR(db_->Query(fmt::format("SELECT {} FROM runs r JOIN experiments e ON e.experiment_id = "
+                                               "r.experiment_id {}ORDER BY r.run_number DESC",
+                                               kRunColumns, where),
+                                   params, [&](const DbRow& r) {
+                                     runs.push_back(ReadRun(r));
+                                     return Status::OK();
+                                   }));
+  return runs;
+}
+
+Result<std::vector<std::string>> Tracker::ListExperiments() {
+  std::vector<std::string> names;
+  LATHE_RETURN_IF_ERROR(db_->Query("SELECT name FROM experiments ORDER BY name", {}, [&](const DbRow& r) {
+    names.emplace_back(r.Text(0));
+    return Status::OK();
+  }));
+  return names;
+}
+
+}  // namespace lathe::ml
