@@ -13,6 +13,8 @@
 #include "common/logging.h"
 #include "ml/serve/dir_model_source.h"
 #include "ml/serve/model_server.h"
+#include "ml/track/artifact_store.h"
+#include "ml/track/registry.h"
 #include "storage/db.h"
 
 namespace lathe::app {
@@ -25,13 +27,35 @@ struct ServeFlags {
   bool print_config = false;
 };
 
-// Where champions come from: for now DIR/NAME.json (DirModelSource). The lead
-// wires the registry here: a ModelLoader returning the "champion" alias's
-// bundle and a ModelVersionProbe returning its version.
+// Where champions come from: the registry's "champion" alias in the ML store
+// (models.db), with its artifacts verified on every load; or, when models.dir
+// is set, DIR/NAME.json files (DirModelSource, for development and tests).
+// Each call opens its own connection: the loader (reload route, on the CPU
+// pool) and the probe (poller thread) may run at once and a Db is not
+// thread-safe.
 std::pair<ml::ModelLoader, ml::ModelVersionProbe> MakeModelSource(const ModelsConfig& config,
                                                                  const std::string& data_dir) {
-  const std::string dir = config.dir.empty() ? data_dir + "/champions" : config.dir;
-  return {ml::DirModelLoader(dir), ml::DirModelProbe(dir)};
+  if (!config.dir.empty()) return {ml::DirModelLoader(config.dir), ml::DirModelProbe(config.dir)};
+  const std::string url = config.db;
+  ml::ModelLoader loader = [url, data_dir](const std::string& name) -> Result<std::optional<ml::ModelBundle>> {
+    LATHE_ASSIGN_OR_RETURN(std::unique_ptr<storage::Db> db, storage::OpenDb(url, data_dir));
+    ml::ArtifactStore artifacts = ml::ArtifactStore::InDataDir(data_dir);
+    ml::Registry registry(db.get(), &artifacts);
+    LATHE_ASSIGN_OR_RETURN(std::optional<ml::ModelArtifacts> m, registry.LoadAlias(name, ml::kChampion));
+    if (!m) return std::optional<ml::ModelBundle>();
+    return std::optional<ml::ModelBundle>(ml::ModelBundle{name, m->version.version, m->version.kind,
+                                                          std::move(m->model_bytes), m->version.threshold,
+                                                          std::move(m->feature_spec_yaml)});
+  };
+  ml::ModelVersionProbe probe = [url, data_dir](const std::string& name) -> Result<std::optional<int64_t>> {
+    LATHE_ASSIGN_OR_RETURN(std::unique_ptr<storage::Db> db, storage::OpenDb(url, data_dir));
+    ml::ArtifactStore artifacts = ml::ArtifactStore::InDataDir(data_dir);
+    ml::Registry registry(db.get(), &artifacts);
+    LATHE_ASSIGN_OR_RETURN(std::optional<ml::ModelVersion> v, registry.GetAlias(name, ml::kChampion));
+    if (!v) return std::optional<int64_t>();
+    return std::optional<int64_t>(v->version);
+  };
+  return {loader, probe};
 }
 
 std::unique_ptr<ml::ModelServer> MakeModelServer(const ModelsConfig& config, const std::string& data_dir,
@@ -102,8 +126,7 @@ int RunServe(AppContext* ctx, const ServeFlags& flags) {
     std::fprintf(stderr, "lathe serve: %s\n", st.ToString().c_str());
     return 1;
   }
-  // The fraud model (docs/serving.md). Champions come from the interim
-  // directory source; the registry replaces MakeModelSource's two callbacks.
+  // The fraud model (docs/serving.md): the registry's champion, hot-swapped.
   std::unique_ptr<ml::ModelServer> models;
   ModelService model_service;
   if (config.models.enabled) {

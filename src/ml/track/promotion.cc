@@ -160,23 +160,23 @@ Result<PromotionDecision> EvaluatePromotion(Tracker* tracker, Registry* registry
                                             int64_t version, const PromotionPolicy& policy, CpuPool* pool,
                                             const PrecomputedFeatures& precomputed) {
   LATHE_RETURN_IF_ERROR(ValidatePolicy(policy));
-  LATHE_ASSIGN_OR_RETURN(LoadedModel challenger, registry->Load(name, version));
+  LATHE_ASSIGN_OR_RETURN(ModelArtifacts challenger, registry->Load(name, version));
   LATHE_ASSIGN_OR_RETURN(RunInfo run, tracker->GetRun(challenger.version.run_id));
   if (run.test_from == 0 || run.data_to <= run.test_from)
     return FailedPrecondition(
         fmt::format("run {} of '{}' version {} has no test window", run.run_id, name, version));
   LATHE_ASSIGN_OR_RETURN(std::optional<ModelVersion> champion_version, registry->GetAlias(name, kChampion));
-  std::optional<LoadedModel> champion;
+  std::optional<ModelArtifacts> champion;
   if (champion_version && champion_version->version != version) {
     LATHE_ASSIGN_OR_RETURN(champion, registry->Load(name, champion_version->version));
   }
 
   // Each model is scored on features computed with its own spec, over the same transactions.
-  std::vector<const LoadedModel*> models = {&challenger};
+  std::vector<const ModelArtifacts*> models = {&challenger};
   if (champion) models.push_back(&*champion);
   std::map<std::string, FeatureSpec> specs;  // by spec sha256
   int64_t lookback = 0;
-  for (const LoadedModel* m : models) {
+  for (const ModelArtifacts* m : models) {
     auto spec = ParseFeatureSpec(m->feature_spec_yaml,
                                  fmt::format("feature spec of '{}' version {}", name, m->version.version));
     if (!spec.ok()) return spec.status();
@@ -196,7 +196,7 @@ Result<PromotionDecision> EvaluatePromotion(Tracker* tracker, Registry* registry
     rows_by_spec[sha] = SelectTestRows(m, run.test_from, run.data_to);
   }
   const TestRows& base = rows_by_spec.at(challenger.version.feature_spec_sha256);
-  auto score = [&](const LoadedModel& m) -> Result<std::vector<float>> {
+  auto score = [&](const ModelArtifacts& m) -> Result<std::vector<float>> {
     const TestRows& t = rows_by_spec.at(m.version.feature_spec_sha256);
     if (t.transaction_id != base.transaction_id)
       return Internal(fmt::format("the test rows of '{}' version {} differ from the challenger's", name,

@@ -192,8 +192,8 @@ Result<std::vector<AliasChange>> Registry::AliasHistory(const std::string& name)
   return out;
 }
 
-Result<LoadedModel> Registry::Load(const std::string& name, int64_t version) {
-  LoadedModel m;
+Result<ModelArtifacts> Registry::Load(const std::string& name, int64_t version) {
+  ModelArtifacts m;
   LATHE_ASSIGN_OR_RETURN(m.version, GetVersion(name, version));
   auto read = [&](const char* what, const std::string& sha, std::string* out) -> Status {
     auto bytes = store_->Read(sha);
@@ -208,11 +208,11 @@ Result<LoadedModel> Registry::Load(const std::string& name, int64_t version) {
   return m;
 }
 
-Result<std::optional<LoadedModel>> Registry::LoadAlias(const std::string& name, const std::string& alias) {
+Result<std::optional<ModelArtifacts>> Registry::LoadAlias(const std::string& name, const std::string& alias) {
   LATHE_ASSIGN_OR_RETURN(std::optional<ModelVersion> v, GetAlias(name, alias));
-  if (!v) return std::optional<LoadedModel>();
-  LATHE_ASSIGN_OR_RETURN(LoadedModel m, Load(name, v->version));
-  return std::optional<LoadedModel>(std::move(m));
+  if (!v) return std::optional<ModelArtifacts>();
+  LATHE_ASSIGN_OR_RETURN(ModelArtifacts m, Load(name, v->version));
+  return std::optional<ModelArtifacts>(std::move(m));
 }
 
 Result<int64_t> Registry::RecordDecision(const PromotionDecision& d) {
@@ -390,7 +390,7 @@ Result<ModelVersion> Registry::Rollback(const std::string& name) {
   const int64_t target_version = stack[stack.size() - 2];
   std::optional<int64_t> target = target_version;
   // Never roll back to a version whose bytes could not be served.
-  LATHE_ASSIGN_OR_RETURN(LoadedModel loaded, Load(name, *target));
+  LATHE_ASSIGN_OR_RETURN(ModelArtifacts loaded, Load(name, *target));
   const ModelVersion v = loaded.version;
   LATHE_RETURN_IF_ERROR(MoveAlias(name, kChampion, *target, champion, "rollback", std::nullopt, ""));
   LATHE_RETURN_IF_ERROR(tx.Commit());

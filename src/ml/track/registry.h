@@ -34,7 +34,7 @@ struct ModelVersion {
 };
 
 // A version with its verified artifacts, ready to score.
-struct LoadedModel {
+struct ModelArtifacts {
   ModelVersion version;
   std::string model_bytes;
   std::string feature_spec_yaml;
@@ -108,9 +108,9 @@ class Registry {
   // Oldest first. NotFound for an unknown model.
   Result<std::vector<AliasChange>> AliasHistory(const std::string& name);
   // The version and its verified artifacts. Corruption names the artifact.
-  Result<LoadedModel> Load(const std::string& name, int64_t version);
+  Result<ModelArtifacts> Load(const std::string& name, int64_t version);
   // GetAlias then Load: what serving needs (nullopt when the alias is unset).
-  Result<std::optional<LoadedModel>> LoadAlias(const std::string& name, const std::string& alias);
+  Result<std::optional<ModelArtifacts>> LoadAlias(const std::string& name, const std::string& alias);
 
   // Stores a decision; returns its decision_id.
   Result<int64_t> RecordDecision(const PromotionDecision& decision);
