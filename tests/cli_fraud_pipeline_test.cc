@@ -7,6 +7,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -14,6 +16,7 @@
 
 #include "db_fixture.h"
 #include "storage/db.h"
+#include "serve_util.h"
 #include "test_util.h"
 
 namespace lathe::test {
@@ -177,6 +180,49 @@ TEST_P(FraudPipeline, Kill9DuringTrainThenResumePromotesOnce) {
   RunResult again = Lathe({"task", "run", dag_, "promote", "--date", "2026-11-10", "--force"});
   EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
   EXPECT_EQ(*db->QueryInt("SELECT COUNT(*) FROM model_alias_history WHERE name = 'fraud' AND alias = 'champion'"), 1);
+}
+
+// lathe serve without models.dir serves the registry's champion (models.db);
+// deploy's reload call and a rollback move what it serves.
+TEST_P(FraudPipeline, TheServerFollowsTheRegistryChampionThroughDeployAndRollback) {
+  ASSERT_EQ(Lathe({"pipeline", "run", dag_, "--date", "2026-11-10"}).exit_code, 0);
+  RunResult train = Lathe({"train", "--config", dir_ / "train.yaml", "--features", kSource + "/features/fraud.yaml",
+                           "--date", "2026-11-12", "--no-promote"});
+  ASSERT_EQ(train.exit_code, 0) << train.out << train.err;
+  const std::string key = CreateKey(Data(), "default", "admin");
+  ASSERT_FALSE(key.empty());
+  std::string yaml = "models:\n  poll_seconds: 3600\n";
+  if (!url_.empty()) yaml += "  db: \"" + url_ + "\"\n";  // the ML store on PostgreSQL
+  Server server(Data(), yaml);
+  ASSERT_GT(server.port(), 0);
+  auto version = [&]() {
+    HttpResult r = server.Get("/v1/models/fraud", key);
+    json j = json::parse(r.body, nullptr, false);
+    return j.is_object() && j.contains("version") && j["version"].is_number() ? j["version"].get<int64_t>() : -1;
+  };
+  EXPECT_EQ(version(), 1);
+  json tx = {{"transaction_id", 990000001}, {"ts", static_cast<int64_t>(std::time(nullptr))}, {"customer_id", 42},
+             {"terminal_id", 7}, {"amount", 1890.5}};
+  HttpResult scored = server.Post("/v1/models/fraud/predict", tx, key);
+  ASSERT_EQ(scored.status, 200) << scored.body;
+  EXPECT_EQ(json::parse(scored.body)["version"], 1);
+
+  // Manual promotion, then the pipeline's deploy task tells the server.
+  ASSERT_EQ(Lathe({"models", "promote", "fraud", "2"}).exit_code, 0);
+  std::string dag = ReadAll(dag_);
+  Replace(&dag, "server: \"\"", "server: http://127.0.0.1:" + std::to_string(server.port()) + "\n      always: true");
+  WriteFile(dag_, dag);
+  setenv("LATHE_ADMIN_KEY", key.c_str(), 1);
+  RunResult deploy = Lathe({"task", "run", dag_, "deploy", "--date", "2026-11-10", "--force"});
+  unsetenv("LATHE_ADMIN_KEY");
+  ASSERT_EQ(deploy.exit_code, 0) << deploy.out << deploy.err;
+  EXPECT_EQ(version(), 2);
+  RunResult log = Lathe({"pipeline", "logs", "fraud-daily@2026-11-10", "deploy"});
+  EXPECT_NE(log.out.find("reloaded"), std::string::npos) << log.out;
+
+  ASSERT_EQ(Lathe({"models", "rollback", "fraud"}).exit_code, 0);
+  ASSERT_EQ(server.Post("/v1/models/fraud/reload", json::object(), key).status, 200);
+  EXPECT_EQ(version(), 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, FraudPipeline, ::testing::Values("sqlite", "postgres"),

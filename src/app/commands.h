@@ -22,6 +22,12 @@ void RegisterMlCommands(CLI::App* app, AppContext* ctx, int* exit_code);
 // and `task run`.
 void RegisterPipelineCommands(CLI::App* app, AppContext* ctx, int* exit_code);
 
+// Registers `demo` (commands_demo.cc): the main job, end to end.
+void RegisterDemoCommand(CLI::App* app, AppContext* ctx, int* exit_code);
+// Ingests the knowledge base kb as collection "support" and prints the best k
+// passages for each question in questions_path; the demo's RAG half.
+int RunKbDemo(AppContext* ctx, const std::string& kb, const std::string& questions_path, size_t k);
+
 // Prints "lathe: <message>" to stderr and returns the exit status for it:
 // 2 for bad input or something not found, 1 otherwise.
 int ReportError(const Status& st);

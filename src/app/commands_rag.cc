@@ -346,7 +346,9 @@ int RunCheck(AppContext* ctx) {
 
 // The main job for now: ingest the bundled knowledge base, then show the best
 // passages for each sample question.
-int RunDemo(AppContext* ctx, const std::string& kb, const std::string& questions_path, size_t k) {
+}  // namespace
+
+int RunKbDemo(AppContext* ctx, const std::string& kb, const std::string& questions_path, size_t k) {
   rag::IngestOptions ingest;
   ingest.collection = "support";
   int rc = RunIngest(ctx, {kb}, ingest, false);
@@ -370,8 +372,6 @@ int RunDemo(AppContext* ctx, const std::string& kb, const std::string& questions
               ctx->settings.data_dir.c_str());
   return 0;
 }
-
-}  // namespace
 
 int ReportError(const Status& st) {
   std::fprintf(stderr, "lathe: %s\n", st.message().c_str());
@@ -451,16 +451,6 @@ void RegisterRagCommands(CLI::App* app, AppContext* ctx, int* exit_code) {
   auto* check = app->add_subcommand("check", "Verify the catalog and that every index matches it");
   AddIndexOptions(check, s);
   check->callback([=] { *exit_code = RunCheck(ctx); });
-
-  // demo
-  auto* demo = app->add_subcommand("demo", "Ingest the sample knowledge base and answer the sample questions");
-  auto demo_kb = std::make_shared<std::string>("examples/support-kb");
-  auto demo_questions = std::make_shared<std::string>("examples/support-kb-eval/demo-questions.txt");
-  auto demo_k = std::make_shared<size_t>(3);
-  demo->add_option("--kb", *demo_kb, "Knowledge-base folder")->capture_default_str();
-  demo->add_option("--questions", *demo_questions, "One question per line")->capture_default_str();
-  demo->add_option("-k", *demo_k, "Passages per question")->capture_default_str();
-  demo->callback([=] { *exit_code = RunDemo(ctx, *demo_kb, *demo_questions, *demo_k); });
 
   // eval
   auto* eval = app->add_subcommand("eval", "Measure retrieval quality and latency on a BEIR data set");

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   lathe::app::RegisterDataCommands(&app, &ctx, &exit_code);
   lathe::app::RegisterMlCommands(&app, &ctx, &exit_code);
   lathe::app::RegisterPipelineCommands(&app, &ctx, &exit_code);
+  lathe::app::RegisterDemoCommand(&app, &ctx, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
