@@ -18,6 +18,7 @@
 #include "storage/db.h"
 #include "serve_util.h"
 #include "test_util.h"
+#include "webhook_receiver.h"
 
 namespace lathe::test {
 namespace {
@@ -44,6 +45,7 @@ class FraudPipeline : public ::testing::TestWithParam<std::string> {
     Replace(&dag, "config: train.yaml", "config: " + (dir_ / "train.yaml"));  // features
     Replace(&dag, "config: train.yaml", "config: " + (dir_ / "train.yaml"));  // train
     Replace(&dag, "server: http://127.0.0.1:8080", "server: \"\"");
+    Replace(&dag, "retry_delay: 1m", "retry_delay: 1s");  // the failing-day tests retry extract
     WriteFile(dir_ / "fraud-daily.yaml", dag);
     dag_ = dir_ / "fraud-daily.yaml";
     RunResult gen = Lathe({"data", "generate", "--days", "60", "--customers", "1000", "--terminals", "500", "--seed",
@@ -182,8 +184,40 @@ TEST_P(FraudPipeline, Kill9DuringTrainThenResumePromotesOnce) {
   EXPECT_EQ(*db->QueryInt("SELECT COUNT(*) FROM model_alias_history WHERE name = 'fraud' AND alias = 'champion'"), 1);
 }
 
+TEST_P(FraudPipeline, ExtractPullsTheWindowFromASourceDatabaseAndADayWithoutDataFails) {
+  // A source with other transactions (another seed) for the same days.
+  const std::string source = "sqlite:" + (dir_ / "source.db");
+  RunResult gen = RunLathe(Data(), {"data", "generate", "--days", "60", "--customers", "700", "--terminals", "400",
+                                    "--seed", "11", "--start", "2026-09-15", "--db", source});
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  std::string dag = ReadAll(dag_);
+  Replace(&dag, "# source: postgres://reader@oltp:5432/payments", "source: \"" + source + "\"");
+  WriteFile(dag_, dag);
+  RunResult r = Lathe({"task", "run", dag_, "extract", "--date", "2026-11-10"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto src = storage::OpenDb(source, Data());
+  ASSERT_TRUE(src.ok());
+  auto db = Store();
+  ASSERT_TRUE(db);
+  // 2026-09-12 .. 2026-11-10 inclusive: the store now holds exactly the source's rows there.
+  EXPECT_EQ(*db->QueryInt("SELECT COUNT(*) FROM transactions WHERE ts >= 1789171200 AND ts < 1794355200"),
+            *(*src)->QueryInt("SELECT COUNT(*) FROM transactions WHERE ts >= 1789171200 AND ts < 1794355200"));
+  EXPECT_EQ(*db->QueryInt("SELECT COUNT(*) FROM customers"), 700);
+  EXPECT_EQ(*db->QueryInt("SELECT MAX(customer_id) FROM transactions WHERE ts < 1794355200"),
+            *(*src)->QueryInt("SELECT MAX(customer_id) FROM transactions WHERE ts < 1794355200"));
+
+  // A date after the data: extract says so and nothing downstream runs.
+  RunResult empty = Lathe({"pipeline", "run", dag_, "--date", "2026-12-20"});
+  EXPECT_NE(empty.exit_code, 0);
+  json tasks = Tasks("2026-12-20");
+  EXPECT_EQ(tasks["extract"]["state"], "failed") << tasks.dump();
+  EXPECT_EQ(tasks["train"]["state"], "upstream_failed");
+  RunResult log = Lathe({"pipeline", "logs", "fraud-daily@2026-12-20", "extract"});
+  EXPECT_NE(log.out.find("no transactions on 2026-12-20"), std::string::npos) << log.out;
+}
+
 // lathe serve without models.dir serves the registry's champion (models.db);
-// deploy's reload call and a rollback move what it serves.
+// deploy's reload call (and its CI/CD webhook) and a rollback move what it serves.
 TEST_P(FraudPipeline, TheServerFollowsTheRegistryChampionThroughDeployAndRollback) {
   ASSERT_EQ(Lathe({"pipeline", "run", dag_, "--date", "2026-11-10"}).exit_code, 0);
   RunResult train = Lathe({"train", "--config", dir_ / "train.yaml", "--features", kSource + "/features/fraud.yaml",
@@ -210,7 +244,9 @@ TEST_P(FraudPipeline, TheServerFollowsTheRegistryChampionThroughDeployAndRollbac
   // Manual promotion, then the pipeline's deploy task tells the server.
   ASSERT_EQ(Lathe({"models", "promote", "fraud", "2"}).exit_code, 0);
   std::string dag = ReadAll(dag_);
+  WebhookReceiver hook;
   Replace(&dag, "server: \"\"", "server: http://127.0.0.1:" + std::to_string(server.port()) + "\n      always: true");
+  Replace(&dag, "webhook: \"\"", "webhook: " + hook.url());
   WriteFile(dag_, dag);
   setenv("LATHE_ADMIN_KEY", key.c_str(), 1);
   RunResult deploy = Lathe({"task", "run", dag_, "deploy", "--date", "2026-11-10", "--force"});
@@ -219,6 +255,13 @@ TEST_P(FraudPipeline, TheServerFollowsTheRegistryChampionThroughDeployAndRollbac
   EXPECT_EQ(version(), 2);
   RunResult log = Lathe({"pipeline", "logs", "fraud-daily@2026-11-10", "deploy"});
   EXPECT_NE(log.out.find("reloaded"), std::string::npos) << log.out;
+  // The CI/CD hook heard about it.
+  std::vector<json> calls = hook.bodies();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0]["event"], "model_deployed");
+  EXPECT_EQ(calls[0]["model"], "fraud");
+  EXPECT_EQ(calls[0]["version"], 2);
+  EXPECT_EQ(calls[0]["run_id"], "fraud-daily@2026-11-10");
 
   ASSERT_EQ(Lathe({"models", "rollback", "fraud"}).exit_code, 0);
   ASSERT_EQ(server.Post("/v1/models/fraud/reload", json::object(), key).status, 200);

@@ -459,12 +459,18 @@ Result<json> Deploy(TaskContext& ctx) {
   LATHE_ASSIGN_OR_RETURN(bool require_server, BoolParam(ctx, "require_server", false));
   LATHE_ASSIGN_OR_RETURN(bool always, BoolParam(ctx, "always", false));
   LATHE_ASSIGN_OR_RETURN(json moved, Upstream(ctx, "promote", "moved"));
-  LATHE_ASSIGN_OR_RETURN(json champion, Upstream(ctx, "promote", "champion"));
-  json out = {{"model", model}, {"champion", champion}, {"notified", false}, {"webhook", false}};
   if (!moved.get<bool>() && !always) {
     ctx.Log("the champion did not change: nothing to deploy");
-    return out;
+    return json{{"model", model}, {"notified", false}, {"webhook", false}};
   }
+  // What the server will load: the champion now, which a person may have
+  // moved since this run's promote task (models promote / rollback).
+  LATHE_ASSIGN_OR_RETURN(MlStores stores, OpenMlStores(ctx));
+  LATHE_ASSIGN_OR_RETURN(std::optional<ml::ModelVersion> current, stores.registry->GetAlias(model, ml::kChampion));
+  if (!current) return FailedPrecondition(fmt::format("deploy: model '{}' has no champion to deploy", model));
+  json champion = current->version;
+  json out = {{"model", model}, {"champion", champion}, {"notified", false}, {"webhook", false}};
+  ctx.Log(fmt::format("deploying {} v{} (run {})", model, current->version, current->run_id));
   const auto timeout = std::chrono::milliseconds(10000);
   if (!server.empty()) {
     std::vector<std::pair<std::string, std::string>> headers;
