@@ -151,7 +151,7 @@ TEST_P(FraudPipeline, Kill9DuringTrainThenResumePromotesOnce) {
   const std::string log = Data() + "/pipeline/logs/fraud-daily@2026-11-10/train/try-1.log";
   for (int i = 0; i < 500 && ReadAll(log).find("params") == std::string::npos; ++i) usleep(5000);
   // A crash of the machine: the executor and the task process die together
-  // (alone, a task process outlives its executor long enough to finish).
+  // (the executor gives its tries PR_SET_PDEATHSIG; killing both makes it certain).
   run.Kill9();
   kill(train_pid, SIGKILL);
   for (int i = 0; i < 500 && kill(train_pid, 0) == 0; ++i) usleep(10000);
