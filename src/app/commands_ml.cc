@@ -14,6 +14,7 @@
 #include "app/commands.h"
 #include "common/file_util.h"
 #include "ml/data/transaction.h"
+#include "ml/track/ml_store.h"
 #include "ml/track/promotion.h"
 #include "ml/track/registry.h"
 #include "ml/track/tracker.h"
@@ -24,23 +25,6 @@ namespace lathe::app {
 namespace {
 
 using nlohmann::json;
-
-// What every command of this file opens.
-struct MlStores {
-  std::unique_ptr<storage::Db> db;
-  std::unique_ptr<ml::ArtifactStore> artifacts;
-  std::unique_ptr<ml::Tracker> tracker;
-  std::unique_ptr<ml::Registry> registry;
-};
-
-Result<MlStores> OpenStores(const AppContext& ctx, const std::string& url) {
-  MlStores s;
-  LATHE_ASSIGN_OR_RETURN(s.db, storage::OpenDb(url, ctx.settings.data_dir));
-  s.artifacts = std::make_unique<ml::ArtifactStore>(ml::ArtifactStore::InDataDir(ctx.settings.data_dir));
-  s.tracker = std::make_unique<ml::Tracker>(s.db.get(), s.artifacts.get());
-  s.registry = std::make_unique<ml::Registry>(s.db.get(), s.artifacts.get());
-  return s;
-}
 
 void AddDbOption(CLI::App* cmd, std::string* url) {
   cmd->add_option("--db", *url,
@@ -160,7 +144,7 @@ void RegisterTrain(CLI::App* app, AppContext* ctx, int* exit_code) {
     if (!config.ok()) return fail(config.status());
     auto spec = ReadFile(args->features);
     if (!spec.ok()) return fail(NotFound(fmt::format("cannot read feature spec {}", args->features)));
-    auto stores = OpenStores(*ctx, args->db);
+    auto stores = ml::OpenMlStore(args->db, ctx->settings.data_dir);
     if (!stores.ok()) return fail(stores.status());
     CpuPool pool(ctx->settings.threads);
     ml::TrainRunOptions options;
@@ -241,7 +225,7 @@ void RegisterRuns(CLI::App* app, AppContext* ctx, int* exit_code) {
   AddDbOption(list, &list_args->db);
   list->add_flag("--json", list_args->json, "Print JSON");
   list->callback([list_args, ctx, exit_code] {
-    auto stores = OpenStores(*ctx, list_args->db);
+    auto stores = ml::OpenMlStore(list_args->db, ctx->settings.data_dir);
     if (!stores.ok()) return void(*exit_code = ReportError(stores.status()));
     auto all = stores->tracker->ListRuns(list_args->experiment);
     if (!all.ok()) return void(*exit_code = ReportError(all.status()));
@@ -278,7 +262,7 @@ void RegisterRuns(CLI::App* app, AppContext* ctx, int* exit_code) {
   AddDbOption(show, &show_args->db);
   show->add_flag("--json", show_args->json, "Print JSON");
   show->callback([show_args, ctx, exit_code] {
-    auto stores = OpenStores(*ctx, show_args->db);
+    auto stores = ml::OpenMlStore(show_args->db, ctx->settings.data_dir);
     if (!stores.ok()) return void(*exit_code = ReportError(stores.status()));
     auto d = stores->tracker->GetRunDetails(show_args->run);
     if (!d.ok()) return void(*exit_code = ReportError(d.status()));
@@ -317,7 +301,7 @@ void RegisterRuns(CLI::App* app, AppContext* ctx, int* exit_code) {
   AddDbOption(compare, &cmp_args->db);
   compare->add_flag("--json", cmp_args->json, "Print JSON");
   compare->callback([cmp_args, ctx, exit_code] {
-    auto stores = OpenStores(*ctx, cmp_args->db);
+    auto stores = ml::OpenMlStore(cmp_args->db, ctx->settings.data_dir);
     if (!stores.ok()) return void(*exit_code = ReportError(stores.status()));
     auto a = stores->tracker->GetRunDetails(cmp_args->runs[0]);
     if (!a.ok()) return void(*exit_code = ReportError(a.status()));
@@ -382,7 +366,7 @@ void RegisterModels(CLI::App* app, AppContext* ctx, int* exit_code) {
   AddDbOption(list, &list_args->db);
   list->add_flag("--json", list_args->json, "Print JSON");
   list->callback([list_args, ctx, exit_code] {
-    auto stores = OpenStores(*ctx, list_args->db);
+    auto stores = ml::OpenMlStore(list_args->db, ctx->settings.data_dir);
     if (!stores.ok()) return void(*exit_code = ReportError(stores.status()));
     auto all = stores->registry->ListModels();
     if (!all.ok()) return void(*exit_code = ReportError(all.status()));
@@ -436,7 +420,7 @@ void RegisterModels(CLI::App* app, AppContext* ctx, int* exit_code) {
   AddDbOption(promote, &promote_args->db);
   promote->add_flag("--json", promote_args->json, "Print JSON");
   promote->callback([promote_args, ctx, exit_code] {
-    auto stores = OpenStores(*ctx, promote_args->db);
+    auto stores = ml::OpenMlStore(promote_args->db, ctx->settings.data_dir);
     if (!stores.ok()) return void(*exit_code = ReportError(stores.status()));
     auto outcome = stores->registry->ForcePromote(promote_args->name, promote_args->version, "manual");
     if (!outcome.ok()) return void(*exit_code = ReportError(outcome.status()));
@@ -464,7 +448,7 @@ void RegisterModels(CLI::App* app, AppContext* ctx, int* exit_code) {
   AddDbOption(rollback, &rollback_args->db);
   rollback->add_flag("--json", rollback_args->json, "Print JSON");
   rollback->callback([rollback_args, ctx, exit_code] {
-    auto stores = OpenStores(*ctx, rollback_args->db);
+    auto stores = ml::OpenMlStore(rollback_args->db, ctx->settings.data_dir);
     if (!stores.ok()) return void(*exit_code = ReportError(stores.status()));
     auto v = stores->registry->Rollback(rollback_args->name);
     if (!v.ok()) return void(*exit_code = ReportError(v.status()));

@@ -13,8 +13,7 @@
 #include "common/logging.h"
 #include "ml/serve/dir_model_source.h"
 #include "ml/serve/model_server.h"
-#include "ml/track/artifact_store.h"
-#include "ml/track/registry.h"
+#include "ml/track/ml_store.h"
 #include "storage/db.h"
 
 namespace lathe::app {
@@ -38,20 +37,16 @@ std::pair<ml::ModelLoader, ml::ModelVersionProbe> MakeModelSource(const ModelsCo
   if (!config.dir.empty()) return {ml::DirModelLoader(config.dir), ml::DirModelProbe(config.dir)};
   const std::string url = config.db;
   ml::ModelLoader loader = [url, data_dir](const std::string& name) -> Result<std::optional<ml::ModelBundle>> {
-    LATHE_ASSIGN_OR_RETURN(std::unique_ptr<storage::Db> db, storage::OpenDb(url, data_dir));
-    ml::ArtifactStore artifacts = ml::ArtifactStore::InDataDir(data_dir);
-    ml::Registry registry(db.get(), &artifacts);
-    LATHE_ASSIGN_OR_RETURN(std::optional<ml::ModelArtifacts> m, registry.LoadAlias(name, ml::kChampion));
+    LATHE_ASSIGN_OR_RETURN(ml::MlStore store, ml::OpenMlStore(url, data_dir));
+    LATHE_ASSIGN_OR_RETURN(std::optional<ml::ModelArtifacts> m, store.registry->LoadAlias(name, ml::kChampion));
     if (!m) return std::optional<ml::ModelBundle>();
     return std::optional<ml::ModelBundle>(ml::ModelBundle{name, m->version.version, m->version.kind,
                                                           std::move(m->model_bytes), m->version.threshold,
                                                           std::move(m->feature_spec_yaml)});
   };
   ml::ModelVersionProbe probe = [url, data_dir](const std::string& name) -> Result<std::optional<int64_t>> {
-    LATHE_ASSIGN_OR_RETURN(std::unique_ptr<storage::Db> db, storage::OpenDb(url, data_dir));
-    ml::ArtifactStore artifacts = ml::ArtifactStore::InDataDir(data_dir);
-    ml::Registry registry(db.get(), &artifacts);
-    LATHE_ASSIGN_OR_RETURN(std::optional<ml::ModelVersion> v, registry.GetAlias(name, ml::kChampion));
+    LATHE_ASSIGN_OR_RETURN(ml::MlStore store, ml::OpenMlStore(url, data_dir));
+    LATHE_ASSIGN_OR_RETURN(std::optional<ml::ModelVersion> v, store.registry->GetAlias(name, ml::kChampion));
     if (!v) return std::optional<int64_t>();
     return std::optional<int64_t>(v->version);
   };

@@ -17,10 +17,9 @@
 #include "ml/features/batch.h"
 #include "ml/features/feature_input.h"
 #include "ml/features/feature_spec.h"
-#include "ml/track/artifact_store.h"
+#include "ml/track/ml_store.h"
 #include "ml/track/promotion.h"
 #include "ml/track/registry.h"
-#include "ml/track/tracker.h"
 #include "ml/track/train_run.h"
 #include "ml/train/trainer.h"
 #include "ml/validate/validator.h"
@@ -81,22 +80,7 @@ Result<int64_t> RunDay(const TaskContext& ctx) {
 
 Result<std::unique_ptr<storage::Db>> OpenStore(const TaskContext& ctx) { return storage::OpenDb(ctx.db_url, ctx.data_dir); }
 
-// The tracking stores of one try.
-struct MlStores {
-  std::unique_ptr<storage::Db> db;
-  std::unique_ptr<ml::ArtifactStore> artifacts;
-  std::unique_ptr<ml::Tracker> tracker;
-  std::unique_ptr<ml::Registry> registry;
-};
-
-Result<MlStores> OpenMlStores(const TaskContext& ctx) {
-  MlStores s;
-  LATHE_ASSIGN_OR_RETURN(s.db, OpenStore(ctx));
-  s.artifacts = std::make_unique<ml::ArtifactStore>(ml::ArtifactStore::InDataDir(ctx.data_dir));
-  s.tracker = std::make_unique<ml::Tracker>(s.db.get(), s.artifacts.get());
-  s.registry = std::make_unique<ml::Registry>(s.db.get(), s.artifacts.get());
-  return s;
-}
+Result<ml::MlStore> OpenTaskStore(const TaskContext& ctx) { return ml::OpenMlStore(ctx.db_url, ctx.data_dir); }
 
 // ---- extract ----------------------------------------------------------------
 
@@ -348,7 +332,7 @@ Result<json> TrainModel(TaskContext& ctx) {
   LATHE_ASSIGN_OR_RETURN(bool require_validation, BoolParam(ctx, "require_validation", true));
   LATHE_ASSIGN_OR_RETURN(json features_path, Upstream(ctx, "features", "path"));
   LATHE_ASSIGN_OR_RETURN(ml::TrainConfig config, ml::LoadTrainConfig(config_path));
-  LATHE_ASSIGN_OR_RETURN(MlStores stores, OpenMlStores(ctx));
+  LATHE_ASSIGN_OR_RETURN(ml::MlStore stores, OpenTaskStore(ctx));
   const std::string key = PipelineKey(ctx);
   LATHE_ASSIGN_OR_RETURN(std::optional<ml::ModelVersion> done, VersionOfPipelineRun(stores.registry.get(), model, key));
   json out;
@@ -392,7 +376,7 @@ Result<json> Evaluate(TaskContext& ctx) {
   LATHE_RETURN_IF_ERROR(ml::ValidatePolicy(policy));
   LATHE_ASSIGN_OR_RETURN(json version, Upstream(ctx, "train", "version"));
   LATHE_ASSIGN_OR_RETURN(json features_path, Upstream(ctx, "train", "features"));
-  LATHE_ASSIGN_OR_RETURN(MlStores stores, OpenMlStores(ctx));
+  LATHE_ASSIGN_OR_RETURN(ml::MlStore stores, OpenTaskStore(ctx));
   CpuPool pool;
   std::optional<FeatureFile> file;
   ml::PrecomputedFeatures precomputed;
@@ -423,7 +407,7 @@ Result<json> Evaluate(TaskContext& ctx) {
 Result<json> Promote(TaskContext& ctx) {
   LATHE_ASSIGN_OR_RETURN(std::string model, StringParam(ctx, "model", "fraud"));
   LATHE_ASSIGN_OR_RETURN(json decision_id, Upstream(ctx, "evaluate", "decision_id"));
-  LATHE_ASSIGN_OR_RETURN(MlStores stores, OpenMlStores(ctx));
+  LATHE_ASSIGN_OR_RETURN(ml::MlStore stores, OpenTaskStore(ctx));
   LATHE_ASSIGN_OR_RETURN(ml::PromotionDecision d, stores.registry->GetDecision(decision_id.get<int64_t>()));
   if (d.name != model)
     return InvalidArgument(fmt::format("promote: decision {} is for model '{}', not '{}'", d.decision_id, d.name, model));
@@ -465,7 +449,7 @@ Result<json> Deploy(TaskContext& ctx) {
   }
   // What the server will load: the champion now, which a person may have
   // moved since this run's promote task (models promote / rollback).
-  LATHE_ASSIGN_OR_RETURN(MlStores stores, OpenMlStores(ctx));
+  LATHE_ASSIGN_OR_RETURN(ml::MlStore stores, OpenTaskStore(ctx));
   LATHE_ASSIGN_OR_RETURN(std::optional<ml::ModelVersion> current, stores.registry->GetAlias(model, ml::kChampion));
   if (!current) return FailedPrecondition(fmt::format("deploy: model '{}' has no champion to deploy", model));
   json champion = current->version;
