@@ -84,10 +84,6 @@ Result<ml::MlStore> OpenTaskStore(const TaskContext& ctx) { return ml::OpenMlSto
 
 // ---- extract ----------------------------------------------------------------
 
-constexpr const char* kTxColumns[] = {"transaction_id", "ts",      "customer_id", "terminal_id",    "amount",
-                                      "currency",       "channel", "merchant_category", "country", "device_id",
-                                      "is_fraud",       "fraud_scenario", "label_ts"};
-
 // Copies one table's rows selected by `where` (with params) from source into
 // target, column by column as the target declares them.
 Status CopyRows(storage::Db* source, storage::Db* target, const std::string& table, const std::string& where,
