@@ -216,9 +216,10 @@ function assistantMessage({ ctx, state, dialogs }) {
       clear(textEl);
       renderAnswer(textEl, done.answer || '', citations, (c, btn) => openPassage(ctx, state, dialogs, c, btn));
       if (citations.length) {
+        const labelId = uid('sources');
         li.append(el('div', { class: 'sources' },
-          el('h3', {}, 'Sources'),
-          el('ol', {}, citations.map((c) => el('li', { value: c.n },
+          el('div', { class: 'sources-label', id: labelId }, 'Sources'),
+          el('ol', { 'aria-labelledby': labelId }, citations.map((c) => el('li', { value: c.n },
             el('button', {
               type: 'button', class: 'link-button', 'aria-haspopup': 'dialog',
               onclick: (ev) => openPassage(ctx, state, dialogs, c, ev.currentTarget),
