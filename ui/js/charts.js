@@ -116,7 +116,7 @@ export function lineChart(opts = {}) {
   const plotH = height - margin.top - margin.bottom - legendH;
   const plotW = innerWidth;
 
-  const allPts = series.flatMap((s) => s.points || []);
+  const allPts = series.flatMap((s) => s.points || []).filter((p) => p && Number.isFinite(p[0]) && Number.isFinite(p[1]));
   const xDomain = opts.xDomain || extent(allPts.map((p) => p[0]));
   const yDomain = opts.yDomain || extent(allPts.map((p) => p[1]));
   const [x0, x1] = xDomain;
@@ -195,17 +195,30 @@ export function lineChart(opts = {}) {
   series.forEach((s, i) => {
     const color = s.color || PALETTE[i % PALETTE.length];
     const dash = s.dashed ? '7 4' : s.dash !== undefined ? s.dash : DASHES[i % DASHES.length];
-    const pts = (s.points || []).filter((p) => Number.isFinite(p[0]) && Number.isFinite(p[1]));
+    const raw = s.points || [];
+    const ok = (p) => p && Number.isFinite(p[0]) && Number.isFinite(p[1]);
     const g = svgEl('g', { 'data-series': s.name });
-    if (pts.length) {
-      const d = pts.map((p, j) => `${j ? 'L' : 'M'}${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join('');
+    if (raw.some(ok)) {
+      // A point that is not a number breaks the line (a gap), it is not drawn as 0.
+      let d = '';
+      let pen = false;
+      for (const p of raw) {
+        if (!ok(p)) {
+          pen = false;
+          continue;
+        }
+        d += `${pen ? 'L' : 'M'}${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`;
+        pen = true;
+      }
       g.append(svgEl('path', {
         d, fill: 'none', stroke: color, 'stroke-width': s.dashed ? 1.5 : 2, 'stroke-dasharray': dash || null,
         'stroke-linejoin': 'round',
       }));
-      const markers = s.markers !== undefined ? s.markers : pts.length <= 40 && !s.dashed;
+      const count = raw.filter(ok).length;
+      const markers = s.markers !== undefined ? s.markers : count <= 40 && !s.dashed;
       if (markers) {
-        pts.forEach((p, j) => {
+        raw.forEach((p, j) => {
+          if (!ok(p)) return;
           const label = (s.pointLabels && s.pointLabels[j]) || `${xFmt(p[0])}: ${yFmt(p[1])}`;
           const bad = s.pointBad && s.pointBad[j];
           const m = bad

@@ -41,6 +41,17 @@ export function param(ctx, i = 0) {
   return vals[i];
 }
 
+// The API writes "-" for a day or time that is not set.
+export function missing(v) {
+  return v === null || v === undefined || v === '' || v === '-';
+}
+
+// "2026-01-01 – 2026-02-01", or "—" when the window is not set.
+export function fmtWindow(from, to) {
+  if (missing(from) && missing(to)) return '—';
+  return `${missing(from) ? '…' : from} – ${missing(to) ? '…' : to}`;
+}
+
 export function enc(s) {
   return encodeURIComponent(String(s));
 }
@@ -75,7 +86,7 @@ function fmtDate(d) {
 
 // A time given as unix seconds, unix milliseconds or an ISO string.
 export function fmtTime(v) {
-  if (v === null || v === undefined || v === '' || v === 0) return '—';
+  if (missing(v) || v === 0) return '—';
   if (typeof v === 'number') return fmtDate(new Date(v > 1e11 ? v : v * 1000));
   const n = Number(v);
   if (/^\d+(\.\d+)?$/.test(String(v))) return fmtDate(new Date(n > 1e11 ? n : n * 1000));
@@ -84,7 +95,7 @@ export function fmtTime(v) {
 }
 
 export function timeValue(v) {
-  if (v === null || v === undefined || v === '') return 0;
+  if (missing(v)) return 0;
   if (typeof v === 'number') return v > 1e11 ? v / 1000 : v;
   if (/^\d+(\.\d+)?$/.test(String(v))) return timeValue(Number(v));
   const t = Date.parse(v);

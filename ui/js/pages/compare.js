@@ -2,11 +2,11 @@
 // the differing ones marked, metrics with the difference, both PR curves on
 // one chart. Without a and b it offers a form to choose the runs.
 import { prChart, prPoints, rocChart, rocPoints } from './run.js';
-import { badge, done, el, enc, fail, fmtNum, fmtSigned, fmtTime, pageStart, section, shortId } from '../ml_util.js';
+import { badge, done, el, enc, fail, fmtNum, fmtSigned, fmtTime, fmtWindow, missing, pageStart, section, shortId } from '../ml_util.js';
 
 function chooser(ctx, body, runs, a, b) {
   const opt = (r) => el('option', { value: r.run_id },
-    `${r.experiment} · ${shortId(r.run_id, 10)} · ${r.data_to || ''} · AUPRC ${fmtNum(r.metrics && r.metrics['test.auprc'], 3)}`);
+    `${r.experiment} · ${shortId(r.run_id, 10)} · ${missing(r.data_to) ? '' : r.data_to} · AUPRC ${fmtNum(r.metrics && r.metrics['test.auprc'], 3)}`);
   const selA = el('select', { id: 'cmp-a', required: true }, el('option', { value: '' }, 'Choose a run'), runs.map(opt));
   const selB = el('select', { id: 'cmp-b', required: true }, el('option', { value: '' }, 'Choose a run'), runs.map(opt));
   if (a) selA.value = a;
@@ -60,11 +60,12 @@ export async function render(root, ctx) {
         ['Run', (r) => el('a', { href: `#/runs/${enc(r.run_id)}`, class: 'ml-mono', title: r.run_id }, shortId(r.run_id, 12))],
         ['Experiment', (r) => r.experiment],
         ['Status', (r) => badge(r.status)],
-        ['Data window', (r) => (r.data_from ? `${r.data_from} – ${r.data_to}` : '—')],
-        ['Test from', (r) => r.test_from || '—'],
+        ['Data window', (r) => fmtWindow(r.data_from, r.data_to)],
+        ['Test from', (r) => (missing(r.test_from) ? '—' : r.test_from)],
         ['Started', (r) => fmtTime(r.start_time)],
         ['Decision', (r) => (r.decision ? badge(r.decision.decision) : (r.tags && r.tags['promotion.decision']) || '—')],
-        ['Model version', (r) => (r.model_version ? `version ${r.model_version.version}` : '—')],
+        ['Model version', (r) => (r.model_version === null || r.model_version === undefined ? '—'
+          : `${r.model_name || ''} version ${typeof r.model_version === 'number' ? r.model_version : r.model_version.version}`.trim())],
       ].map(([k, f]) => el('tr', {}, el('th', { scope: 'row' }, k), el('td', {}, f(A)), el('td', {}, f(B))))));
   body.append(el('div', { class: 'table-wrap' }, head));
 

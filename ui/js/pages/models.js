@@ -60,10 +60,13 @@ async function renderModel(root, ctx, name) {
       say(errorBox(err, what));
       return;
     }
-    const text = `The champion of ${name} is now version ${res.champion}` +
-      (res.previous_champion ? ` (it was version ${res.previous_champion}).` : '.');
+    const text = res.moved === false
+      ? `Version ${res.champion} already was the champion of ${name}; nothing changed.`
+      : `The champion of ${name} is now version ${res.champion}` +
+        (res.previous_champion ? ` (it was version ${res.previous_champion}).` : '.');
+    const served = res.served && res.served.error ? `The server did not load it yet: ${res.served.error}` : '';
     await load();
-    say(el('div', { class: 'notice notice-ok', 'data-testid': 'champion-changed' }, el('p', {}, text)));
+    say(el('div', { class: 'notice notice-ok', 'data-testid': 'champion-changed' }, el('p', {}, text), served ? el('p', {}, served) : ''));
     ctx.announce(text);
   }
 

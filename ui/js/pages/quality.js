@@ -30,8 +30,10 @@ function verdict(r) {
 
 function driftChart(column, type, points) {
   const n = points.length;
-  const values = points.map((p, i) => [i, Number(p.value)]);
-  const maxes = points.map((p, i) => [i, Number(p.max)]).filter((p) => Number.isFinite(p[1]));
+  const num = (v) => (v === null || v === undefined || v === '' ? NaN : Number(v));
+  // Skipped days (no reference rows) have no value: they leave a gap in the x axis, not a 0.
+  const values = points.map((p, i) => [i, num(p.value)]);
+  const maxes = points.map((p, i) => [i, num(p.max)]).filter((p) => Number.isFinite(p[1]));
   const hi = Math.max(...values.map((p) => p[1]).filter(Number.isFinite), ...maxes.map((p) => p[1]), 0) * 1.15 || 1;
   const step = Math.max(1, Math.ceil(n / 6));
   const ticks = [];

@@ -4,7 +4,7 @@
 import { lineChart } from '../charts.js';
 import {
   badge, done, el, enc, facts, fail, fetchBlob, fmtBytes, fmtNum, fmtSigned, fmtTime, kvTable, pageStart, param,
-  saveBlob, section, shortId, errorBox,
+  saveBlob, section, shortId, errorBox, fmtWindow, missing,
 } from '../ml_util.js';
 
 const MAX_POINTS = 400;
@@ -81,8 +81,8 @@ export async function render(root, ctx) {
     ['Status', badge(run.status)],
     ['Started', fmtTime(run.start_time)],
     ['Ended', run.end_time ? fmtTime(run.end_time) : 'still running'],
-    ['Data window', run.data_from ? `${run.data_from} – ${run.data_to}` : '—'],
-    ['Test from', run.test_from || '—'],
+    ['Data window', fmtWindow(run.data_from, run.data_to)],
+    ['Test from', missing(run.test_from) ? '—' : run.test_from],
     ['Rows (train / validation / test)', `${fmtNum(rows.train)} / ${fmtNum(rows.validation)} / ${fmtNum(rows.test)}`],
     ['Test AUPRC', fmtNum(metrics['test.auprc'])],
     ['Test ROC-AUC', fmtNum(metrics['test.roc_auc'])],
@@ -104,14 +104,23 @@ export async function render(root, ctx) {
   } else {
     decisionSec.append(el('p', {}, 'No promotion decision was made for this run.'));
   }
-  const mv = run.model_version;
-  const modelName = (mv && (mv.name || mv.model)) || (tags.registered || '').split(' version ')[0] || 'fraud';
+  // model_version is the version number (with model_name), or an object in older drafts of the API.
+  let mv = typeof run.model_version === 'number' ? { version: run.model_version } : run.model_version;
+  const modelName = run.model_name || (mv && (mv.name || mv.model)) || (tags.registered || '').split(' version ')[0] || 'fraud';
+  if (mv && mv.kind === undefined) {
+    try {
+      const m = await ctx.api(`/v1/registry/models/${enc(modelName)}`);
+      mv = { ...((m.versions || []).find((v) => v.version === mv.version) || {}), ...mv };
+    } catch {
+      /* the version number alone still says enough */
+    }
+  }
   if (mv) {
     decisionSec.append(el('h3', {}, 'Registered model version'), facts([
       ['Model', el('a', { href: `#/models/${enc(modelName)}` }, modelName)],
       ['Version', mv.version],
       ['Kind', mv.kind],
-      ['Threshold', fmtNum(mv.threshold)],
+      ['Threshold', mv.threshold === undefined ? undefined : fmtNum(mv.threshold)],
       ['Aliases', (mv.aliases || []).length ? el('span', {}, (mv.aliases || []).map((a) => badge(a, a === 'champion' ? 'champion' : 'info'))) : 'none'],
       ['Registered', fmtTime(mv.created_at)],
     ]));
@@ -125,6 +134,9 @@ export async function render(root, ctx) {
   const pr = prPoints(curves.pr);
   const roc = rocPoints(curves.roc);
   const chartSec = section('Test curves');
+  for (const k of ['pr_error', 'roc_error']) {
+    if (curves[k]) chartSec.append(el('div', { class: 'error-box', role: 'alert' }, `The ${k === 'pr_error' ? 'PR' : 'ROC'} curve could not be read: ${curves[k]}`));
+  }
   if (!pr.length && !roc.length) chartSec.append(el('p', {}, 'This run has no curves (a failed run or an old run without pr_curve.json and roc_curve.json).'));
   chartSec.append(el('div', { class: 'ml-charts' },
     el('figure', {}, el('figcaption', {}, 'Precision-recall'),

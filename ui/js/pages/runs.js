@@ -1,6 +1,6 @@
 // Runs page (#/runs): every tracked training run, filterable and sortable;
 // pick two to compare. Filters are kept in the hash query (?experiment=&status=&q=).
-import { el, enc, fail, done, fmtNum, fmtTime, pageStart, sortableTable, badge, shortId, timeValue } from '../ml_util.js';
+import { el, enc, fail, done, fmtWindow, missing, fmtNum, fmtTime, pageStart, sortableTable, badge, shortId, timeValue } from '../ml_util.js';
 
 const LIMIT = 1000;
 
@@ -66,8 +66,8 @@ export async function render(root, ctx) {
     },
     { key: 'status', label: 'Status', render: (r) => badge(r.status) },
     {
-      key: 'window', label: 'Data window', value: (r) => r.data_from || '',
-      render: (r) => (r.data_from ? `${r.data_from} – ${r.data_to || '…'}` : '—'),
+      key: 'window', label: 'Data window', value: (r) => (missing(r.data_from) ? '' : r.data_from),
+      render: (r) => fmtWindow(r.data_from, r.data_to),
     },
     { key: 'auprc', label: 'Test AUPRC', numeric: true, value: (r) => metric(r, 'test.auprc'), render: (r) => fmtNum(metric(r, 'test.auprc')) },
     { key: 'roc', label: 'Test ROC-AUC', numeric: true, value: (r) => metric(r, 'test.roc_auc'), render: (r) => fmtNum(metric(r, 'test.roc_auc')) },
