@@ -45,7 +45,7 @@ export async function render(root, ctx) {
 
   function drawRun() {
     const tasks = run.tasks || {};
-    const order = dagTasks ? dagTasks.map((t) => t.task_id).filter((id) => id in tasks || true) : Object.keys(tasks);
+    const order = dagTasks ? dagTasks.map((t) => t.task_id) : Object.keys(tasks);
     for (const id of Object.keys(tasks)) if (!order.includes(id)) order.push(id);
     facts.replaceChildren(el('dl', { class: 'ml-facts' },
       [['DAG', el('a', { href: `#/pipelines/${enc(run.dag_id)}` }, run.dag_id)], ['Date (ds)', run.ds], ['Kind', run.kind],
