@@ -39,7 +39,7 @@ export async function render(root, ctx) {
   const submit = el('button', { type: 'submit', class: 'button primary' }, 'Search');
   const qField = field('Query', query);
   qField.classList.add('q');
-  const form = el('form', { class: 'search-form', role: 'search', 'aria-label': 'Search a collection' },
+  const form = el('form', { class: 'search-form', role: 'search' },
     el('div', { class: 'form-row' }, qField, field('Collection', collection), field('Results (k)', kInput), field('Retriever', retriever), submit));
   const results = el('section', { 'aria-label': 'Search results', class: 'search-results' });
   root.append(form, results);
@@ -88,12 +88,12 @@ export async function render(root, ctx) {
       caption: `Results for “${body.query}” in ${body.collection}`,
       class: 'hits-table',
       columns: [
-        { key: 'rank', label: 'Fused rank', numeric: true },
-        { key: 'score', label: 'Fused score', numeric: true, render: (h) => fmtNum(h.score) },
-        { key: 'bm25_rank', label: 'BM25 rank', numeric: true, value: (h) => rank(h.bm25), render: (h) => dash(rank(h.bm25)) },
-        { key: 'bm25_score', label: 'BM25 score', numeric: true, value: (h) => score(h.bm25), render: (h) => dash(score(h.bm25), fmtNum) },
-        { key: 'vector_rank', label: 'Vector rank', numeric: true, value: (h) => rank(h.vector), render: (h) => dash(rank(h.vector)) },
-        { key: 'vector_score', label: 'Vector score', numeric: true, value: (h) => score(h.vector), render: (h) => dash(score(h.vector), fmtNum) },
+        { key: 'rank', label: 'Fused rank', numeric: true, render: (h) => cell('Fused rank', String(h.rank)) },
+        { key: 'score', label: 'Fused score', numeric: true, render: (h) => cell('Fused score', fmtNum(h.score)) },
+        { key: 'bm25_rank', label: 'BM25 rank', numeric: true, value: (h) => rank(h.bm25), render: (h) => cell('BM25 rank', dash(rank(h.bm25))) },
+        { key: 'bm25_score', label: 'BM25 score', numeric: true, value: (h) => score(h.bm25), render: (h) => cell('BM25 score', dash(score(h.bm25), fmtNum)) },
+        { key: 'vector_rank', label: 'Vector rank', numeric: true, value: (h) => rank(h.vector), render: (h) => cell('Vector rank', dash(rank(h.vector))) },
+        { key: 'vector_score', label: 'Vector score', numeric: true, value: (h) => score(h.vector), render: (h) => cell('Vector score', dash(score(h.vector), fmtNum)) },
         {
           key: 'title', label: 'Passage', render: (h) => el('div', { class: 'snippet' },
             el('div', { class: 'hit-title' }, h.title || h.doc_id),
@@ -116,6 +116,12 @@ export async function render(root, ctx) {
 
   form.addEventListener('submit', (ev) => { ev.preventDefault(); run(); });
   if (query.value.trim()) await run();
+}
+
+// A number cell that names itself (visually hidden), so the row's text
+// alone says which number is which (screen readers in browse mode, tests).
+function cell(label, value) {
+  return [el('span', { class: 'visually-hidden' }, `${label}: `), value];
 }
 
 function dash(v, fmt) {
