@@ -41,6 +41,7 @@ export async function render(root, ctx) {
           href: `#/kb?collection=${encodeURIComponent(c.name)}`,
           'aria-current': c.name === state.selected ? 'true' : false,
           'data-testid': 'collection-link', 'data-collection': c.name,
+          onclick: (ev) => { ev.preventDefault(); select(c.name); },
         }, `${c.name} `, el('span', { class: 'count' }, `(${c.documents} documents, ${c.chunks} chunks)`))))));
     return true;
   }
@@ -118,6 +119,17 @@ export async function render(root, ctx) {
     await refresh();
     const h = document.getElementById('kb-docs-h');
     if (h) { h.setAttribute('tabindex', '-1'); h.focus(); }
+  }
+
+  // Switching collection redraws this page only (no route change, so focus
+  // can go to the documents' heading rather than back to the h1).
+  async function select(name) {
+    state.selected = name;
+    history.replaceState(null, '', `#/kb?collection=${encodeURIComponent(name)}`);
+    await refresh();
+    const h = document.getElementById('kb-docs-h');
+    if (h) { h.setAttribute('tabindex', '-1'); h.focus(); }
+    ctx.announce(`Showing the documents of ${name}.`);
   }
 
   async function refresh() {
