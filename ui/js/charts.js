@@ -323,9 +323,9 @@ export function dagLayers(tasks) {
  */
 export function dagGraph({ tasks = [], states = {}, tries = {}, onSelect, selected, label } = {}) {
   const { layers } = dagLayers(tasks);
-  const nodeW = 156;
+  const nodeW = 134;
   const nodeH = 50;
-  const gapX = 56;
+  const gapX = 38;
   const gapY = 18;
   const pad = 12;
   const maxRows = Math.max(1, ...layers.map((l) => l.length));
@@ -400,7 +400,7 @@ export function dagGraph({ tasks = [], states = {}, tries = {}, onSelect, select
       width: nodeW, height: nodeH, rx: 6, fill: st.fill, stroke: st.stroke,
       'stroke-width': selected === t.task_id ? 3.5 : 2, 'stroke-dasharray': st.dash || null,
     }));
-    const name = t.task_id.length > 20 ? t.task_id.slice(0, 19) + '…' : t.task_id;
+    const name = t.task_id.length > 17 ? t.task_id.slice(0, 16) + '…' : t.task_id;
     g.append(svgEl('text', { x: 10, y: 20, fill: '#111111', 'font-weight': 700 }, name));
     g.append(svgEl('text', { x: 10, y: 38, fill: '#1f2937' }, stateText));
     if (onSelect) {

@@ -9,13 +9,23 @@ import {
 
 const MAX_POINTS = 400;
 
-// Keeps at most n points, always the first and last.
+// Drops points closer than 1/n (x + y, in unit axes) to the last kept one, so a
+// curve of ~20k thresholds keeps its shape in a few hundred points; then keeps
+// at most n evenly. The first and last points always stay.
 export function thin(points, n = MAX_POINTS) {
   if (points.length <= n) return points;
-  const out = [];
-  const step = (points.length - 1) / (n - 1);
-  for (let i = 0; i < n; i++) out.push(points[Math.round(i * step)]);
-  return out;
+  const step = 1 / n;
+  const out = [points[0]];
+  for (let i = 1; i < points.length - 1; i++) {
+    const last = out[out.length - 1];
+    if (Math.abs(points[i][0] - last[0]) + Math.abs(points[i][1] - last[1]) >= step) out.push(points[i]);
+  }
+  out.push(points[points.length - 1]);
+  if (out.length <= n * 2) return out;
+  const even = [];
+  const k = (out.length - 1) / (n - 1);
+  for (let i = 0; i < n; i++) even.push(out[Math.round(i * k)]);
+  return even;
 }
 
 export function prPoints(curve) {
