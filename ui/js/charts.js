@@ -387,7 +387,8 @@ export function dagGraph({ tasks = [], states = {}, tries = {}, onSelect, select
     const state = states[t.task_id] || 'none';
     const st = stateStyle(state);
     const n = tries[t.task_id];
-    const stateText = `${st.glyph} ${st.label}` + (n ? ` · ${n} ${n === 1 ? 'try' : 'tries'}` : '');
+    // Short enough for the node; the title and aria-label spell the tries out.
+    const stateText = `${st.glyph} ${st.label}` + (n ? (st.label.length > 10 ? ` · ${n}×` : ` · ${n} ${n === 1 ? 'try' : 'tries'}`) : '');
     const g = svgEl('g', {
       'data-testid': 'dag-node',
       'data-task': t.task_id,

@@ -256,7 +256,8 @@ export function sortableTable({ caption, columns, rows = [], rowAttrs, sort, emp
       const tr = el('tr', rowAttrs ? rowAttrs(r) : {});
       for (const c of columns) {
         const v = c.render ? c.render(r) : value(c, r);
-        const td = el(c.header ? 'th' : 'td', { class: c.numeric ? 'num' : null, scope: c.header ? 'row' : null });
+        const cls = [c.numeric ? 'num' : '', c.nowrap ? 'ml-nowrap' : ''].filter(Boolean).join(' ');
+        const td = el(c.header ? 'th' : 'td', { class: cls || null, scope: c.header ? 'row' : null });
         td.append(v instanceof Node ? v : v === null || v === undefined || v === '' ? '—' : String(v));
         tr.append(td);
       }

@@ -105,8 +105,8 @@ export async function render(root, ctx) {
       empty: 'No runs yet.',
       rowAttrs: (r) => ({ 'data-testid': 'pipeline-run-row', 'data-run-id': r.run_id, class: r.run_id === lastTriggered ? 'ml-selected' : null }),
       columns: [
-        { key: 'run_id', label: 'Run', render: (r) => el('a', { href: `#/pipeline-runs/${enc(r.run_id)}` }, r.run_id) },
-        { key: 'ds', label: 'Date' },
+        { key: 'run_id', label: 'Run', nowrap: true, render: (r) => el('a', { href: `#/pipeline-runs/${enc(r.run_id)}` }, r.run_id) },
+        { key: 'ds', label: 'Date', nowrap: true },
         { key: 'kind', label: 'Kind' },
         { key: 'state', label: 'State', render: (r) => badge(r.state) },
         { key: 'tasks', label: 'Tasks', sortable: false, render: (r) => taskSummary(r) },

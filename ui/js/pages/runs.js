@@ -66,7 +66,7 @@ export async function render(root, ctx) {
     },
     { key: 'status', label: 'Status', render: (r) => badge(r.status) },
     {
-      key: 'window', label: 'Data window', value: (r) => (missing(r.data_from) ? '' : r.data_from),
+      key: 'window', label: 'Data window', nowrap: true, value: (r) => (missing(r.data_from) ? '' : r.data_from),
       render: (r) => fmtWindow(r.data_from, r.data_to),
     },
     { key: 'auprc', label: 'Test AUPRC', numeric: true, value: (r) => metric(r, 'test.auprc'), render: (r) => fmtNum(metric(r, 'test.auprc')) },
