@@ -171,6 +171,7 @@ function updateKeyState() {
 
 window.addEventListener('lathe:auth', (ev) => {
   showKeyError(`The API key was refused: ${ev.detail.message}`);
+  document.getElementById('key-state').textContent = 'The saved key was refused.';
 });
 
 document.getElementById('key-form').addEventListener('submit', async (ev) => {

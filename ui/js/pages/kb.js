@@ -79,7 +79,7 @@ export async function render(root, ctx) {
           { key: 'id', label: 'Document id', render: (d) => el('code', {}, d.id) },
           { key: 'format', label: 'Format' },
           { key: 'chunks', label: 'Chunks', numeric: true },
-          { key: 'ingested_at', label: 'Last ingested', render: (d) => el('time', { datetime: d.ingested_at }, fmtTime(d.ingested_at)) },
+          { key: 'ingested_at', label: 'Last ingested', class: 'nowrap', render: (d) => el('time', { datetime: d.ingested_at }, fmtTime(d.ingested_at)) },
           {
             key: 'actions', label: 'Actions', sortable: false,
             render: (d) => el('button', {
