@@ -95,12 +95,12 @@
 
   var launch = h('button', {
     type: 'button', 'class': 'lw-launch', 'aria-expanded': 'false', 'aria-controls': panelId,
-    'aria-label': 'Open help chat', 'data-testid': 'lathe-widget-button'
+    'aria-label': 'Open ' + title + ' chat', 'data-testid': 'lathe-widget-button'
   });
   launch.innerHTML = '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z"/></svg>';
   launch.appendChild(h('span', { 'aria-hidden': 'true' }, title));
 
-  var closeBtn = h('button', { type: 'button', 'class': 'lw-x', 'aria-label': 'Close help chat' }, '\u00d7');
+  var closeBtn = h('button', { type: 'button', 'class': 'lw-x', 'aria-label': 'Close ' + title + ' chat' }, '\u00d7');
   var log = h('ol', { 'class': 'lw-log', 'aria-label': 'Conversation' },
     h('li', { 'class': 'lw-msg lw-bot lw-intro' }, 'Hi! Ask a question about our product and I will answer from the help centre.'));
   var input = h('textarea', { id: inputId, rows: '1', maxlength: '8000', placeholder: 'Type your question', 'data-testid': 'lathe-widget-input' });
@@ -118,20 +118,22 @@
   function open() {
     panel.hidden = false;
     launch.setAttribute('aria-expanded', 'true');
-    launch.setAttribute('aria-label', 'Close help chat');
+    launch.setAttribute('aria-label', 'Close ' + title + ' chat');
     input.focus();
   }
   function close() {
     panel.hidden = true;
     launch.setAttribute('aria-expanded', 'false');
-    launch.setAttribute('aria-label', 'Open help chat');
+    launch.setAttribute('aria-label', 'Open ' + title + ' chat');
     launch.focus();
   }
   launch.addEventListener('click', function () { if (panel.hidden) open(); else close(); });
   closeBtn.addEventListener('click', close);
-  panel.addEventListener('keydown', function (ev) {
-    if (ev.key === 'Escape') { ev.preventDefault(); ev.stopPropagation(); close(); }
-  });
+  function onEsc(ev) {
+    if (ev.key === 'Escape' && !panel.hidden) { ev.preventDefault(); ev.stopPropagation(); close(); }
+  }
+  panel.addEventListener('keydown', onEsc);
+  launch.addEventListener('keydown', onEsc);
   input.addEventListener('keydown', function (ev) {
     if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); submit(); }
   });
