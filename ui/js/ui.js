@@ -202,7 +202,7 @@ export function fmtTime(t) {
   if (t === null || t === undefined || t === '' || t === 0) return '—';
   const d = typeof t === 'number' ? new Date(t * 1000) : new Date(t);
   if (Number.isNaN(d.getTime())) return String(t);
-  return d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z').replace(/:\d\dZ$/, (m) => m);
+  return d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z'); // UTC, to the second
 }
 
 export function fmtNum(x, digits = 4) {
