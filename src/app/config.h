@@ -79,6 +79,12 @@ struct TestingConfig {
   int64_t delay_embed_ms = 0;
 };
 
+// The web UI (docs/ui.md).
+struct UiConfig {
+  bool enabled = true;  // serve it at / and /ui/...
+  std::string dir;      // serve the files from this folder instead of the embedded copies
+};
+
 struct ServeConfig {
   net::ServerOptions server;
   LlmConfig llm;
@@ -87,6 +93,7 @@ struct ServeConfig {
   ConversationsConfig conversations;
   ModelsConfig models;
   TestingConfig testing;
+  UiConfig ui;
 };
 
 // Applies lathe.yaml (path may be empty: none). InvalidArgument naming the
