@@ -57,11 +57,13 @@ export async function render(root, ctx) {
     placeholder: 'e.g. How long is a password reset link valid?',
   });
   const sendButton = el('button', { type: 'submit', class: 'button primary' }, 'Send');
+  const stopButton = el('button', { type: 'button', class: 'button', hidden: true }, 'Stop');
   const form = el('form', { class: 'chat-form', 'aria-label': 'Ask a question' },
-    field('Your question', input, 'Enter sends; Shift+Enter starts a new line.'), sendButton);
+    field('Your question', input, 'Enter sends; Shift+Enter starts a new line.'), sendButton, stopButton);
+  stopButton.addEventListener('click', () => { if (state.stop) state.stop(); input.focus(); });
   page.append(form);
 
-  const setBusy = (b) => { state.busy = b; sendButton.disabled = b; };
+  const setBusy = (b) => { state.busy = b; sendButton.disabled = b; stopButton.hidden = !b; };
 
   const dialogs = { passage: null };
   const deps = { ctx, state, dialogs };
@@ -136,14 +138,29 @@ async function ask({ ctx, state, dialogs }, list, text) {
   list.append(a.li);
   a.li.scrollIntoView({ block: 'nearest' });
 
+  // Stop (the button) or leaving the page aborts the request; the server
+  // then stores the turn with the text produced so far.
+  const ac = new AbortController();
+  const onLeave = () => ac.abort();
+  ctx.signal.addEventListener('abort', onLeave);
+  let stopped = false;
+  let streamed = '';
+  state.stop = () => { stopped = true; ac.abort(); };
+  const aborted = () => {
+    if (stopped) {
+      a.stopped(streamed);
+      ctx.announce('Stopped.');
+    }
+  };
+
   const send = async (retrying) => {
     const body = { collection: state.collection, message: text, stream: true };
     if (state.conversationId) body.conversation_id = state.conversationId;
     let res;
     try {
-      res = await ctx.api('/v1/chat', { method: 'POST', body, raw: true, signal: ctx.signal });
+      res = await ctx.api('/v1/chat', { method: 'POST', body, raw: true, signal: ac.signal });
     } catch (e) {
-      if (e.name === 'AbortError') return;
+      if (e.name === 'AbortError') { aborted(); return; }
       if (!retrying && e instanceof ApiError && e.status === 404 && body.conversation_id) {
         // The stored conversation expired: start a new one with this question.
         state.conversationId = null;
@@ -155,7 +172,6 @@ async function ask({ ctx, state, dialogs }, list, text) {
       ctx.announce(`The question failed: ${describeError(e)}`);
       return;
     }
-    let streamed = '';
     let done = null;
     let failure = null;
     try {
@@ -170,7 +186,7 @@ async function ask({ ctx, state, dialogs }, list, text) {
         }
       });
     } catch (e) {
-      if (e.name === 'AbortError') return;
+      if (e.name === 'AbortError') { aborted(); return; }
       failure = { message: `the answer stream broke off (${e.message || e})` };
     }
     if (done) {
@@ -188,7 +204,12 @@ async function ask({ ctx, state, dialogs }, list, text) {
       ctx.announce(err.message);
     }
   };
-  await send(false);
+  try {
+    await send(false);
+  } finally {
+    state.stop = null;
+    ctx.signal.removeEventListener('abort', onLeave);
+  }
 }
 
 // One assistant message: streamed text first, then the verified answer with
@@ -201,6 +222,12 @@ function assistantMessage({ ctx, state, dialogs }) {
   return {
     li,
     stream(text) { textEl.textContent = text; },
+    stopped(partial) {
+      li.removeAttribute('aria-busy');
+      li.dataset.state = 'stopped';
+      textEl.textContent = partial || '';
+      li.append(el('p', { class: 'msg-meta' }, 'Stopped before the answer was complete.'));
+    },
     fail(err, partial) {
       li.removeAttribute('aria-busy');
       li.dataset.state = 'error';
