@@ -134,7 +134,7 @@ async function until(fn, message, timeoutMs = kWaitMs) {
   }
 }
 
-const squash = (s) => (s || '').replace(/\s+/g, ' ').trim();
+const squash = (s) => (s || '').replace(/\x1b\[[0-9;]*m/g, '').replace(/\s+/g, ' ').trim();
 
 async function shot(page, name) {
   await page.screenshot({ path: path.join(shotDir, `${name}.png`), timeout: kWaitMs });
@@ -392,8 +392,12 @@ scenario('pipelines: the DAG graph shows every task with its state in the latest
   await shot(page, 'pipeline-run');
 });
 
-scenario('a wrong key is refused with a clear message, not a blank page', async ({ page }) => {
-  await open(page, '/kb', `lk_000000000000_${'0'.repeat(48)}`);
+scenario('no key asks for one; a wrong key is refused with a clear message, not a blank page', async ({ page }) => {
+  await open(page, '/kb');
+  await page.getByTestId('no-key').waitFor();
+  check(/enter an api key/i.test(await page.getByTestId('no-key').innerText()), 'without a key the page does not ask for one');
+  check(await page.evaluate(() => document.activeElement?.id) === 'api-key', 'without a key the focus is not on the key field');
+  await saveKey(page, `lk_000000000000_${'0'.repeat(48)}`);
   const error = page.getByTestId('key-error').first();
   await error.waitFor();
   check(/refused/i.test(await error.innerText()), `the key error says "${await error.innerText()}"`);
@@ -538,6 +542,8 @@ async function runScenario(s) {
     if (problems.length) throw new Error(problems.join('; '));
   } catch (e) {
     try { await page.screenshot({ path: path.join(tmp, `failed-${s.n}.png`), timeout: 5000 }); } catch { /* closed */ }
+    // What the page said may explain a timeout (a blocked script, a failed request).
+    if (problems.length && !e.message.includes(problems[0])) e.message += ` [page: ${problems.join('; ')}]`;
     throw e;
   } finally {
     clearTimeout(timer);
