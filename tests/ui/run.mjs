@@ -501,6 +501,25 @@ scenario('pipelines: "Trigger run" with the admin key starts a run for the date'
     (await api(`/v1/pipeline-runs/${encodeURIComponent(runId)}`)).state), `run ${runId} did not finish`, 30000);
 });
 
+scenario('every nav page renders with its title, an h1 and labelled controls; unknown UI files are 404',
+  async ({ page }) => {
+    const pages = [['/chat', 'Chat'], ['/kb', 'Knowledge base'], ['/search', 'Search playground'], ['/runs', 'Runs'],
+                   ['/models', 'Models'], ['/pipelines', 'Pipelines'], ['/quality', 'Data quality']];
+    await open(page, '/chat', keys.query);
+    for (const [route, title] of pages) {
+      if (route !== '/chat') await open(page, route);
+      await until(async () => (await page.title()) === `${title} · Lathe`, `${route}: the title is not "${title} · Lathe"`);
+      await page.waitForLoadState('networkidle', { timeout: kWaitMs });
+      const unlabelled = await page.evaluate(() => [...document.querySelectorAll('input, select, textarea')]
+        .filter((e) => e.type !== 'hidden' && e.offsetParent !== null)
+        .filter((e) => !(e.labels?.length || e.getAttribute('aria-label') || e.getAttribute('aria-labelledby') || e.title))
+        .map((e) => e.outerHTML.slice(0, 80)));
+      check(unlabelled.length === 0, `${route}: controls without a label: ${unlabelled.join(' ')}`);
+    }
+    const missing = await fetch(`${server.base}/ui/no-such-file.js`, { signal: AbortSignal.timeout(kWaitMs) });
+    check(missing.status === 404, `GET /ui/no-such-file.js answered ${missing.status}`);
+  });
+
 scenario('widget: the demo page shows the help button and opens the chat panel', async ({ page }) => {
   await page.goto(`${server.base}/ui/widget-demo.html?key=${keys.query}`, { waitUntil: 'domcontentloaded' });
   const button = page.getByTestId('lathe-widget-button');
