@@ -97,6 +97,20 @@ std::string* ServeApi::acme_ = nullptr;
 std::string* ServeApi::acme_admin_ = nullptr;
 std::string* ServeApi::globex_ = nullptr;
 
+// The web UI asks whose key it holds; never the secret.
+TEST_F(ServeApi, WhoamiNamesTheKeysTenantAndScope) {
+  HttpResult q = server_->Get("/v1/whoami", *acme_);
+  ASSERT_EQ(q.status, 200) << q.body;
+  EXPECT_EQ(q.Json()["tenant"], "acme");
+  EXPECT_EQ(q.Json()["scope"], "query");
+  EXPECT_EQ(acme_->find(q.Json()["key_id"].get<std::string>()), 3u) << "lk_<key id>_<secret>";
+  EXPECT_EQ(q.body.find(acme_->substr(acme_->rfind('_') + 1)), std::string::npos) << "the secret is not echoed";
+  EXPECT_EQ(server_->Get("/v1/whoami", *acme_admin_).Json()["scope"], "admin");
+  EXPECT_EQ(server_->Get("/v1/whoami", *globex_).Json()["tenant"], "globex");
+  EXPECT_EQ(server_->Get("/v1/whoami").status, 401);
+  EXPECT_EQ(server_->Get("/v1/whoami", "lk_nope_nope").status, 401);
+}
+
 TEST_F(ServeApi, HealthReadinessAndMetrics) {
   EXPECT_EQ(server_->Get("/healthz").status, 200);
   EXPECT_EQ(server_->Get("/readyz").status, 200);

@@ -534,6 +534,14 @@ void AddApiRoutes(net::HttpServer* server, Assistant* assistant, net::MetricsReg
     res.body() = rc->metrics->Render();
     co_return res;
   });
+  route("GET", "/v1/whoami", [](RouteContext* rc, Exchange& ex) -> asio::awaitable<Response> {
+    auto key = Authenticate(rc, ex, Scope::kQuery);
+    if (!key.ok()) co_return net::ErrorResponse(key.status());
+    co_return Json(200, {{"key_id", key->key_id},
+                         {"tenant", key->tenant},
+                         {"scope", ScopeName(key->scope)},
+                         {"name", key->name}});
+  });
   route("GET", "/v1/collections", [](RouteContext* rc, Exchange& ex) -> asio::awaitable<Response> {
     auto key = Authenticate(rc, ex, Scope::kQuery);
     if (!key.ok()) co_return net::ErrorResponse(key.status());

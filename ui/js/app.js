@@ -169,6 +169,13 @@ function updateKeyState() {
   document.getElementById('forget-key').disabled = !has;
 }
 
+// Says whose key is saved and what it may do (GET /v1/whoami), so that a
+// query key's missing admin scope is visible before a 403.
+function showKeyOwner(me) {
+  document.getElementById('key-state').textContent =
+    `Key of tenant ${me.tenant} (${me.scope} scope) saved for this tab.`;
+}
+
 window.addEventListener('lathe:auth', (ev) => {
   showKeyError(`The API key was refused: ${ev.detail.message}`);
   document.getElementById('key-state').textContent = 'The saved key was refused.';
@@ -187,8 +194,9 @@ document.getElementById('key-form').addEventListener('submit', async (ev) => {
   showKeyError('');
   updateKeyState();
   try {
-    await api('/v1/collections');
-    announce('Key saved.');
+    const me = await api('/v1/whoami');
+    showKeyOwner(me);
+    announce(`Key saved: tenant ${me.tenant}, ${me.scope} scope.`);
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) {
       announce('The key was refused.');
@@ -217,4 +225,5 @@ document.getElementById('skip-link').addEventListener('click', (ev) => {
 
 window.addEventListener('hashchange', render);
 updateKeyState();
+if (getKey()) api('/v1/whoami').then(showKeyOwner, () => {});  // a refused key is reported by the page
 render();
