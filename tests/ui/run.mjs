@@ -482,10 +482,10 @@ scenario('keyboard: Tab reaches the key field and every nav link', async ({ page
   check(missing.length === 0, `Tab never reached the nav links ${missing.join(', ')}`);
 });
 
-scenario('pipelines: "Trigger run" with the admin key starts a run for the date', async ({ page }) => {
-  const dag = await api('/v1/pipelines/fraud-daily');
-  // The latest run's day: already finished, so the run it starts does nothing (and trains nothing).
-  const ds = dag.latest_run.ds;
+scenario('pipelines: "Trigger run" with the admin key starts a run; a day without data fails at extract', async ({ page }) => {
+  // Today: the demo generated the 60 days before it, so the run is quick and
+  // fails in its first task (a day that already succeeded would be refused, 409).
+  const ds = new Date().toISOString().slice(0, 10);
   await open(page, '/pipelines/fraud-daily', keys.admin);
   await page.getByLabel('Run date').fill(ds);
   const responseP = page.waitForResponse((r) => r.url().endsWith('/v1/pipelines/fraud-daily/runs'), { timeout: kWaitMs });
@@ -493,12 +493,24 @@ scenario('pipelines: "Trigger run" with the admin key starts a run for the date'
   const response = await responseP;
   check(response.status() === 202, `the trigger answered ${response.status()}: ${await response.text()}`);
   const { run_id: runId } = await response.json();
-  check(runId === dag.latest_run.run_id, `the trigger for ${ds} started ${runId}, not ${dag.latest_run.run_id}`);
+  check(runId === `fraud-daily@${ds}`, `the trigger for ${ds} started ${runId}`);
   const result = page.getByTestId('trigger-result');
   await result.waitFor();
   check((await result.innerText()).includes(runId), `the trigger result does not name ${runId}`);
-  await until(async () => ['success', 'failed'].includes(
-    (await api(`/v1/pipeline-runs/${encodeURIComponent(runId)}`)).state), `run ${runId} did not finish`, 30000);
+  await page.locator(`[data-testid="pipeline-run-row"][data-run-id="${runId}"]`).waitFor();
+  const run = await until(async () => {
+    const r = await api(`/v1/pipeline-runs/${encodeURIComponent(runId)}`);
+    return ['success', 'failed'].includes(r.state) && r;
+  }, `run ${runId} did not finish`, 45000);
+  check(run.state === 'failed' && run.tasks.extract?.state === 'failed',
+        `run ${runId} of a day without data ended ${run.state}, extract ${run.tasks.extract?.state}`);
+  await open(page, `/pipeline-runs/${encodeURIComponent(runId)}?task=extract`);
+  await page.locator('[data-testid="dag-node"][data-task="extract"][data-state="failed"]').waitFor();
+  const tries = (await api(`/v1/pipeline-runs/${encodeURIComponent(runId)}/tries?task=extract`)).data;
+  const want = squash(tries[tries.length - 1]?.log || '').slice(-40);
+  await until(async () => squash(await page.getByTestId('task-log').innerText()).includes(want),
+              `the failed extract's log does not show "${want}"`);
+  await shot(page, 'pipeline-run-failed');
 });
 
 scenario('every nav page renders with its title, an h1 and labelled controls; unknown UI files are 404',
