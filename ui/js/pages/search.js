@@ -79,7 +79,7 @@ export async function render(root, ctx) {
     results.append(el('h2', {}, `${hits.length} hit${hits.length === 1 ? '' : 's'}${took}`),
       el('p', { class: 'explain', id: 'search-explain' },
         body.retriever === 'hybrid'
-          ? 'Fused: the final order, reciprocal-rank fusion of the two retrievers. BM25: keyword-match rank and score. Vector: embedding-similarity rank and cosine score. “—”: that retriever did not return the passage among its candidates.'
+          ? 'Fused: the final order, a weighted blend of the two retrievers’ normalised scores (docs/retrieval.md). BM25: keyword-match rank and score. Vector: embedding-similarity rank and cosine score. “—”: that retriever did not return the passage among its candidates.'
           : `Fused: the final order, here the ${body.retriever === 'bm25' ? 'BM25' : 'vector'} retriever's own. BM25: keyword-match rank and score. Vector: embedding-similarity rank and cosine score. “—”: that retriever did not rank the passage (only ${body.retriever} ran).`));
     const terms = termsOf(body.query);
     const rank = (r) => (r && r.rank > 0 ? r.rank : null);
