@@ -173,10 +173,10 @@ export async function render(root, ctx) {
     mBody.append(el('tr', {},
       el('th', { scope: 'row', class: 'ml-mono' }, k),
       el('td', { class: 'num' }, fmtNum(metrics[k])),
-      el('td', {}, withSteps
-        ? el('details', {}, el('summary', {}, `${h.length} values`),
-          el('ul', {}, h.map((x) => el('li', {}, `step ${x.step}: ${fmtNum(x.value)}`))))
-        : '—')));
+      el('td', {}, !withSteps ? '—'
+        : h.length === 1 ? `step ${h[0].step}`
+          : el('details', {}, el('summary', {}, `${h.length} values`),
+            el('ul', {}, h.map((x) => el('li', {}, `step ${x.step}: ${fmtNum(x.value)}`)))))));
   }
   mTable.append(mBody);
   body.append(section('Metrics', el('div', { class: 'ml-table-wrap' }, mTable)));
