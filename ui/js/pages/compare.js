@@ -123,8 +123,8 @@ export async function render(root, ctx) {
     if (diff) differing++;
     ptb.append(el('tr', { class: diff ? 'ml-diff' : 'ml-same', 'data-param': k, 'data-differs': diff ? 'true' : 'false' },
       el('th', { scope: 'row', class: 'ml-mono' }, k),
-      el('td', {}, pA[k] === undefined ? '(not set)' : String(pA[k])),
-      el('td', {}, pB[k] === undefined ? '(not set)' : String(pB[k])),
+      el('td', { class: 'ml-break' }, pA[k] === undefined ? '(not set)' : String(pA[k])),
+      el('td', { class: 'ml-break' }, pB[k] === undefined ? '(not set)' : String(pB[k])),
       el('td', {}, diff ? el('span', { class: 'ml-diff-mark' }, '≠ differs') : 'same')));
   }
   pt.append(ptb);
