@@ -28,6 +28,8 @@ export async function render(root, ctx) {
 
   // Trigger form.
   const date = el('input', { id: 'trigger-date', type: 'date', required: true, value: today(), 'aria-describedby': 'trigger-hint' });
+  let dateTouched = false;
+  date.addEventListener('input', () => { dateTouched = true; });
   const force = el('input', { id: 'trigger-force', type: 'checkbox' });
   const result = el('div', { class: 'ml-trigger-result' });
   const submit = el('button', { type: 'submit', class: 'button primary' }, 'Trigger run');
@@ -76,6 +78,12 @@ export async function render(root, ctx) {
     if (!wrap.isConnected) return;
     const runs = dag.runs || [];
     const latest = dag.latest_run || runs[0] || null;
+    if (!dateTouched && latest && /^\d{4}-\d{2}-\d{2}$/.test(latest.ds)) {
+      // The next logical date after the newest run is the usual one to trigger.
+      const next = new Date(`${latest.ds}T00:00:00Z`);
+      next.setUTCDate(next.getUTCDate() + 1);
+      date.value = next.toISOString().slice(0, 10);
+    }
 
     info.replaceChildren(
       dag.description ? el('p', { class: 'ml-lead' }, dag.description) : '',
