@@ -10,6 +10,8 @@
 #include "app/commands.h"
 #include "app/config.h"
 #include "app/llm_factory.h"
+#include "app/ml_routes.h"
+#include "app/pipeline_operators.h"
 #include "common/logging.h"
 #include "ml/serve/dir_model_source.h"
 #include "ml/serve/model_server.h"
@@ -129,6 +131,9 @@ int RunServe(AppContext* ctx, const ServeFlags& flags) {
     model_service = {models.get(), static_cast<size_t>(config.models.max_batch), &ctx->pool->executor_pool()};
   }
   AddApiRoutes(&server, &assistant, &metrics, model_service);
+  AddMlRoutes(&server, assistant.keys(),
+              {ctx->settings.data_dir, config.models.db, config.models.tenant, config.pipelines.dir, &PipelineOperators(),
+               models.get(), &ctx->pool->executor_pool(), ""});
   st = server.Start();
   if (!st.ok()) {
     std::fprintf(stderr, "lathe serve: %s\n", st.message().c_str());
