@@ -29,7 +29,12 @@ packages=(
   groff-base groff            # builds the sample PDFs (scripts/make-sample-pdfs.sh)
   poppler-utils
   curl                        # an independent HTTP client for the OpenAI-facade test
+  chromium                    # the web UI's browser tests (headless, driven by playwright-core)
+  nodejs                      # runs those tests; playwright-core comes from npm (tests/ui)
 )
+# npm ships inside some nodejs builds (NodeSource) and as its own package in
+# Debian's: ask for Debian's only when there is no npm at all.
+if ! command -v npm >/dev/null 2>&1; then packages+=(npm); fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -97,6 +97,20 @@ std::string* ServeApi::acme_ = nullptr;
 std::string* ServeApi::acme_admin_ = nullptr;
 std::string* ServeApi::globex_ = nullptr;
 
+// The web UI asks whose key it holds; never the secret.
+TEST_F(ServeApi, WhoamiNamesTheKeysTenantAndScope) {
+  HttpResult q = server_->Get("/v1/whoami", *acme_);
+  ASSERT_EQ(q.status, 200) << q.body;
+  EXPECT_EQ(q.Json()["tenant"], "acme");
+  EXPECT_EQ(q.Json()["scope"], "query");
+  EXPECT_EQ(acme_->find(q.Json()["key_id"].get<std::string>()), 3u) << "lk_<key id>_<secret>";
+  EXPECT_EQ(q.body.find(acme_->substr(acme_->rfind('_') + 1)), std::string::npos) << "the secret is not echoed";
+  EXPECT_EQ(server_->Get("/v1/whoami", *acme_admin_).Json()["scope"], "admin");
+  EXPECT_EQ(server_->Get("/v1/whoami", *globex_).Json()["tenant"], "globex");
+  EXPECT_EQ(server_->Get("/v1/whoami").status, 401);
+  EXPECT_EQ(server_->Get("/v1/whoami", "lk_nope_nope").status, 401);
+}
+
 TEST_F(ServeApi, HealthReadinessAndMetrics) {
   EXPECT_EQ(server_->Get("/healthz").status, 200);
   EXPECT_EQ(server_->Get("/readyz").status, 200);
@@ -161,6 +175,93 @@ TEST_F(ServeApi, AbstainsOffTopic) {
   ASSERT_EQ(questions.size(), 20u);
   for (const auto& q : questions) handed_off += Chat(q)["abstained"].get<bool>() ? 1 : 0;
   EXPECT_GE(handed_off, 16);
+}
+
+// What a citation link opens: the chunk it names, holding the quote; only in
+// the tenant's own collection.
+TEST_F(ServeApi, CitedChunkCanBeFetched) {
+  json r = Chat("forgot my password");
+  ASSERT_FALSE(r["citations"].empty()) << r.dump(1);
+  const json& c = r["citations"][0];
+  const std::string path = "/v1/collections/support/chunks/" + std::to_string(c["chunk_id"].get<int64_t>());
+  HttpResult got = server_->Get(path, *acme_);
+  ASSERT_EQ(got.status, 200) << got.body;
+  json chunk = got.Json();
+  EXPECT_EQ(chunk["chunk_id"], c["chunk_id"]);
+  EXPECT_EQ(chunk["doc_id"], c["doc_id"]);
+  EXPECT_EQ(chunk["collection"], "support");
+  EXPECT_FALSE(chunk["document_title"].get<std::string>().empty());
+  EXPECT_NE(chunk["text"].get<std::string>().find(c["quote"].get<std::string>()), std::string::npos) << chunk.dump(1);
+  // Another tenant, another collection of the same tenant, no key, bad ids.
+  EXPECT_EQ(server_->Get(path, *globex_).status, 404);
+  EXPECT_EQ(server_->Get(path).status, 401);
+  EXPECT_EQ(server_->Get("/v1/collections/acme-notes/chunks/" + std::to_string(c["chunk_id"].get<int64_t>()), *acme_)
+                .status,
+            404);
+  EXPECT_EQ(server_->Get("/v1/collections/support/chunks/999999999", *acme_).status, 404);
+  for (const char* bad : {"abc", "-1", "1.5", "12345678901234567890"}) {
+    HttpResult b = server_->Get(std::string("/v1/collections/support/chunks/") + bad, *acme_);
+    EXPECT_EQ(b.status, 400) << bad;
+    EXPECT_EQ(b.Json()["error"]["code"], "invalid_chunk_id") << b.body;
+  }
+}
+
+// "Talk to a person" after the assistant abstained: recorded, listed for
+// the tenant's admins, refused for unknown or foreign conversations.
+TEST_F(ServeApi, HandoffIsRecordedForTheTenant) {
+  json r = Chat("What's the capital of Peru?");
+  ASSERT_TRUE(r["abstained"].get<bool>());
+  const std::string conv = r["conversation_id"];
+  HttpResult h = server_->Post("/v1/conversations/" + conv + "/handoff", {{"note", "please call me"}}, *acme_);
+  ASSERT_EQ(h.status, 202) << h.body;
+  json handoff = h.Json();
+  EXPECT_EQ(handoff["conversation_id"], conv);
+  EXPECT_EQ(handoff["status"], "requested");
+  const std::string id = handoff["handoff_id"];
+  // Without a body too.
+  HttpResult bare = Http(server_->port(), "POST", "/v1/conversations/" + conv + "/handoff", "", Server::Auth(*acme_));
+  EXPECT_EQ(bare.status, 202) << bare.body;
+  HttpResult list = server_->Get("/v1/handoffs", *acme_admin_);
+  ASSERT_EQ(list.status, 200) << list.body;
+  bool found = false;
+  const json listed = list.Json();
+  for (const auto& x : listed["data"]) found = found || (x["handoff_id"] == id && x["note"] == "please call me");
+  EXPECT_TRUE(found) << list.body;
+  EXPECT_EQ(server_->Get("/v1/handoffs", *acme_).status, 403);
+  EXPECT_EQ(server_->Get("/v1/handoffs", *globex_).status, 403);
+  // Bad requests.
+  EXPECT_EQ(server_->Post("/v1/conversations/" + conv + "/handoff", {{"note", 5}}, *acme_).status, 400);
+  EXPECT_EQ(Http(server_->port(), "POST", "/v1/conversations/" + conv + "/handoff", "{not json", Server::Auth(*acme_))
+                .status,
+            400);
+  EXPECT_EQ(server_->Post("/v1/conversations/" + conv + "/handoff", json::object(), *globex_).status, 404);
+  EXPECT_EQ(server_->Post("/v1/conversations/conv_unknown/handoff", json::object(), *acme_).status, 404);
+  EXPECT_EQ(server_->Post("/v1/conversations/" + conv + "/handoff", json::object()).status, 401);
+}
+
+// The web UI is built in: / is its page, /ui/ its files, with validators
+// and a content security policy; nothing outside the UI's files is served.
+TEST_F(ServeApi, ServesTheEmbeddedWebUi) {
+  HttpResult index = server_->Get("/");
+  ASSERT_EQ(index.status, 200);
+  EXPECT_EQ(index.Header("content-type"), "text/html; charset=utf-8");
+  EXPECT_NE(index.body.find("<html"), std::string::npos);
+  EXPECT_NE(index.Header("content-security-policy").find("script-src 'self'"), std::string::npos);
+  EXPECT_EQ(index.Header("x-content-type-options"), "nosniff");
+  HttpResult app = server_->Get("/ui/js/app.js");
+  ASSERT_EQ(app.status, 200);
+  EXPECT_EQ(app.Header("content-type"), "text/javascript; charset=utf-8");
+  const std::string etag = app.Header("etag");
+  ASSERT_FALSE(etag.empty());
+  HttpResult again = Http(server_->port(), "GET", "/ui/js/app.js", "", {{"If-None-Match", etag}});
+  EXPECT_EQ(again.status, 304);
+  EXPECT_TRUE(again.body.empty());
+  EXPECT_EQ(server_->Get("/ui/index.html").status, 200);
+  EXPECT_EQ(server_->Get("/ui/widget.js").status, 200);
+  for (const char* bad : {"/ui/missing.js", "/ui/../CMakeLists.txt", "/ui/%2e%2e/CMakeLists.txt", "/ui/js/../index.html",
+                          "/ui/.hidden.js", "/ui/js", "/ui/", "/index.htm"}) {
+    EXPECT_EQ(server_->Get(bad).status, 404) << bad;
+  }
 }
 
 TEST_F(ServeApi, StreamsChatAsServerSentEvents) {

@@ -139,7 +139,8 @@ TEST_F(ServeModelsTest, B_PredictsOneAndABatchWithContributions) {
   ASSERT_EQ(b.status, 200) << b.body;
   ASSERT_EQ(b.Json()["predictions"].size(), 2u);
   EXPECT_EQ(b.Json()["refused"], 0);
-  for (const auto& item : b.Json()["predictions"]) EXPECT_EQ(item["version"], 1);
+  const json scored = b.Json();  // the range below must not refer into a temporary
+  for (const auto& item : scored["predictions"]) EXPECT_EQ(item["version"], 1);
 
   HttpResult quick = Predict({{"transactions", {Tx(9'000'000'000'007, now + 61, 3, 4)}}, {"explain", false}});
   ASSERT_EQ(quick.status, 200) << quick.body;

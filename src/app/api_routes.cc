@@ -469,6 +469,14 @@ void AddApiRoutes(net::HttpServer* server, Assistant* assistant, net::MetricsReg
     res.body() = rc->metrics->Render();
     co_return res;
   });
+  route("GET", "/v1/whoami", [](RouteContext* rc, Exchange& ex) -> asio::awaitable<Response> {
+    auto key = Authenticate(rc, ex, Scope::kQuery);
+    if (!key.ok()) co_return net::ErrorResponse(key.status());
+    co_return Json(200, {{"key_id", key->key_id},
+                         {"tenant", key->tenant},
+                         {"scope", ScopeName(key->scope)},
+                         {"name", key->name}});
+  });
   route("GET", "/v1/collections", [](RouteContext* rc, Exchange& ex) -> asio::awaitable<Response> {
     auto key = Authenticate(rc, ex, Scope::kQuery);
     if (!key.ok()) co_return net::ErrorResponse(key.status());
@@ -583,6 +591,57 @@ void AddApiRoutes(net::HttpServer* server, Assistant* assistant, net::MetricsReg
                          {"created_at", conv->created_at},
                          {"expires_at", conv->expires_at},
                          {"turns", turns}});
+  });
+  route("GET", "/v1/collections/{c}/chunks/{id}", [](RouteContext* rc, Exchange& ex) -> asio::awaitable<Response> {
+    auto key = Authenticate(rc, ex, Scope::kQuery);
+    if (!key.ok()) co_return net::ErrorResponse(key.status());
+    const std::string& id = ex.param("id");
+    if (id.empty() || id.size() > 18 || id.find_first_not_of("0123456789") != std::string::npos) {
+      co_return net::ErrorResponse(400, "chunk id '" + id + "' is not a number (chunk ids come from citations and search hits)",
+                                   "invalid_chunk_id");
+    }
+    auto chunk = co_await rc->assistant->GetChunk(key->tenant, ex.param("c"), std::stoll(id));
+    if (!chunk.ok()) co_return net::ErrorResponse(chunk.status());
+    co_return Json(200, {{"chunk_id", chunk->chunk.id},
+                         {"collection", ex.param("c")},
+                         {"doc_id", chunk->chunk.doc_id},
+                         {"ordinal", chunk->chunk.ordinal},
+                         {"title", chunk->chunk.title},
+                         {"document_title", chunk->document_title},
+                         {"text", chunk->chunk.text}});
+  });
+  route("POST", "/v1/conversations/{id}/handoff", [](RouteContext* rc, Exchange& ex) -> asio::awaitable<Response> {
+    auto key = Authenticate(rc, ex, Scope::kQuery);
+    if (!key.ok()) co_return net::ErrorResponse(key.status());
+    std::string note;
+    if (!ex.request().body().empty()) {
+      auto body = ParseBody(ex);
+      if (!body.ok()) co_return net::ErrorResponse(body.status(), "invalid_json");
+      FieldReader fields(*body);
+      note = fields.String("note", false, 4000);
+      if (!fields.ok()) co_return net::ErrorResponse(fields.status());
+    }
+    auto handoff = co_await rc->assistant->RequestHandoff(key->tenant, ex.param("id"), note);
+    if (!handoff.ok()) co_return net::ErrorResponse(handoff.status());
+    co_return Json(202, {{"handoff_id", handoff->handoff_id},
+                         {"conversation_id", handoff->conversation_id},
+                         {"collection", handoff->collection},
+                         {"status", "requested"},
+                         {"created_at", handoff->created_at},
+                         {"message", "A person from the support team will take over this conversation."}});
+  });
+  route("GET", "/v1/handoffs", [](RouteContext* rc, Exchange& ex) -> asio::awaitable<Response> {
+    auto key = Authenticate(rc, ex, Scope::kAdmin);
+    if (!key.ok()) co_return net::ErrorResponse(key.status());
+    auto list = co_await rc->assistant->ListHandoffs(key->tenant, 100);
+    if (!list.ok()) co_return net::ErrorResponse(list.status());
+    json data = json::array();
+    for (const auto& h : *list) {
+      data.push_back({{"handoff_id", h.handoff_id}, {"conversation_id", h.conversation_id},
+                      {"collection", h.collection}, {"note", h.note}, {"status", h.status},
+                      {"created_at", h.created_at}});
+    }
+    co_return Json(200, {{"object", "list"}, {"data", data}});
   });
   route("GET", "/v1/models", [](RouteContext* rc, Exchange& ex) -> asio::awaitable<Response> {
     auto key = Authenticate(rc, ex, Scope::kQuery);

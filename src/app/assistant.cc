@@ -535,4 +535,41 @@ asio::awaitable<Result<rag::Conversation>> Assistant::GetConversation(const std:
   });
 }
 
+asio::awaitable<Result<rag::ChunkDetail>> Assistant::GetChunk(const std::string& tenant,
+                                                             const std::string& collection, int64_t chunk_id) {
+  co_return co_await net::RunOnPool(ctx_->pool->executor_pool(), [&]() -> Result<rag::ChunkDetail> {
+    LATHE_RETURN_IF_ERROR(ValidateCollectionName(collection));
+    std::lock_guard lock(catalog_mu_);
+    auto info = ctx_->catalog->GetCollection(collection);
+    if (!info.ok() || info->tenant != tenant) return CollectionNotFound(collection);
+    LATHE_ASSIGN_OR_RETURN(std::optional<rag::ChunkDetail> chunk, ctx_->catalog->GetChunkDetail(info->id, chunk_id));
+    if (!chunk) {
+      return NotFound("collection '" + collection + "' has no chunk " + std::to_string(chunk_id) +
+                      " (re-ingesting a changed document gives its chunks new ids)");
+    }
+    return std::move(*chunk);
+  });
+}
+
+asio::awaitable<Result<rag::Handoff>> Assistant::RequestHandoff(const std::string& tenant,
+                                                                const std::string& conversation_id,
+                                                                const std::string& note) {
+  auto handoff = co_await net::RunOnPool(ctx_->pool->executor_pool(), [&] {
+    std::lock_guard lock(catalog_mu_);
+    return conversations_->RequestHandoff(conversation_id, tenant, note, UnixSeconds());
+  });
+  if (handoff.ok()) {
+    LOG_INFO("hand-off {} requested for conversation {} (tenant {}, collection {})", handoff->handoff_id,
+             conversation_id, tenant, handoff->collection);
+  }
+  co_return handoff;
+}
+
+asio::awaitable<Result<std::vector<rag::Handoff>>> Assistant::ListHandoffs(const std::string& tenant, size_t limit) {
+  co_return co_await net::RunOnPool(ctx_->pool->executor_pool(), [&] {
+    std::lock_guard lock(catalog_mu_);
+    return conversations_->ListHandoffs(tenant, limit);
+  });
+}
+
 }  // namespace lathe::app

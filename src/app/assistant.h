@@ -98,6 +98,16 @@ class Assistant {
 
   boost::asio::awaitable<Result<rag::Conversation>> GetConversation(const std::string& tenant, const std::string& id);
 
+  // One stored chunk of the tenant's collection (what a citation points to).
+  // NotFound for an unknown collection or chunk.
+  boost::asio::awaitable<Result<rag::ChunkDetail>> GetChunk(const std::string& tenant, const std::string& collection,
+                                                            int64_t chunk_id);
+  // Records that the conversation's customer asked for a person.
+  boost::asio::awaitable<Result<rag::Handoff>> RequestHandoff(const std::string& tenant,
+                                                              const std::string& conversation_id,
+                                                              const std::string& note);
+  boost::asio::awaitable<Result<std::vector<rag::Handoff>>> ListHandoffs(const std::string& tenant, size_t limit);
+
   // The loaded collection, loading its index on first use. NotFound when it
   // does not exist or belongs to another tenant (the same message).
   Result<std::shared_ptr<const LoadedCollection>> Collection(const std::string& tenant, const std::string& name);

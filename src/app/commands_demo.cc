@@ -166,6 +166,9 @@ int RunDemo(AppContext* ctx, const DemoArgs& a) {
 == Serving on %s: the support assistant (collection "support") and the fraud model
 Admin API key (shown once): %s
 
+Open the web UI in a browser and enter the key once: %s/
+  (chat with citations, knowledge base, search playground, runs, models, pipelines, data quality)
+
 Ask a question (grounded answer with verified citations):
   curl -s %s/v1/chat -H "Authorization: Bearer %s" -H 'Content-Type: application/json' \
     -d '{"collection":"support","message":"How do I get a refund for my annual plan?"}'
@@ -182,7 +185,8 @@ Run tomorrow's pipeline by hand:     LATHE_ADMIN_KEY=%s ./build/lathe --data-dir
 Ctrl-C stops the server after the requests in flight.
 
 )",
-              base.c_str(), key.c_str(), base.c_str(), key.c_str(), base.c_str(), key.c_str(), base.c_str(), key.c_str(),
+              base.c_str(), key.c_str(), base.c_str(), base.c_str(), key.c_str(), base.c_str(), key.c_str(), base.c_str(),
+              key.c_str(),
               ts.c_str(), base.c_str(), key.c_str(), ctx->settings.data_dir.c_str(), key.c_str(),
               ctx->settings.data_dir.c_str(), ml::FormatDay(today).c_str());
   std::fflush(stdout);

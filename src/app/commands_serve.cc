@@ -2,6 +2,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include "app/api_keys.h"
@@ -12,6 +13,7 @@
 #include "app/llm_factory.h"
 #include "app/ml_routes.h"
 #include "app/pipeline_operators.h"
+#include "app/ui_assets.h"
 #include "common/logging.h"
 #include "ml/serve/dir_model_source.h"
 #include "ml/serve/model_server.h"
@@ -25,6 +27,7 @@ struct ServeFlags {
   std::string config_path;
   int port = -1;  // -1: from the configuration
   std::string host;
+  std::string ui_dir;
   bool print_config = false;
 };
 
@@ -93,6 +96,7 @@ int RunServe(AppContext* ctx, const ServeFlags& flags) {
     config.server.port = static_cast<uint16_t>(flags.port);
   }
   if (!flags.host.empty()) config.server.host = flags.host;
+  if (!flags.ui_dir.empty()) config.ui.dir = flags.ui_dir;
   if (st.ok()) st = ValidateConfig(config);
   if (!st.ok()) {
     std::fprintf(stderr, "lathe serve: %s\n", st.message().c_str());
@@ -134,6 +138,13 @@ int RunServe(AppContext* ctx, const ServeFlags& flags) {
   AddMlRoutes(&server, assistant.keys(),
               {ctx->settings.data_dir, config.models.db, config.models.tenant, config.pipelines.dir, &PipelineOperators(),
                models.get(), &ctx->pool->executor_pool(), ""});
+  if (config.ui.enabled) {
+    if (!config.ui.dir.empty() && !std::filesystem::is_regular_file(config.ui.dir + "/index.html")) {
+      std::fprintf(stderr, "lathe serve: ui.dir %s has no index.html\n", config.ui.dir.c_str());
+      return 2;
+    }
+    AddUiRoutes(&server, std::make_shared<const UiAssets>(config.ui.dir));
+  }
   st = server.Start();
   if (!st.ok()) {
     std::fprintf(stderr, "lathe serve: %s\n", st.message().c_str());
@@ -142,6 +153,10 @@ int RunServe(AppContext* ctx, const ServeFlags& flags) {
   std::printf("lathe: listening on http://%s:%u (answer backend: %s, embeddings: %s)\n", config.server.host.c_str(),
               server.port(), *llm ? (*llm)->name().c_str() : "extractive",
               *embedder ? (*embedder)->id().c_str() : "built-in");
+  if (config.ui.enabled) {
+    std::printf("lathe: web UI at http://%s:%u/%s\n", config.server.host.c_str(), server.port(),
+                config.ui.dir.empty() ? "" : (" (files from " + config.ui.dir + ")").c_str());
+  }
   std::fflush(stdout);
   st = assistant.LoadCollections();
   if (!st.ok()) {
@@ -228,6 +243,8 @@ void RegisterServeCommands(CLI::App* app, AppContext* ctx, int* exit_code) {
   serve->add_option("--config", flags->config_path, "lathe.yaml with server, llm, answer... sections");
   serve->add_option("--port", flags->port, "Port to listen on (overrides server.port; 0 picks a free one)");
   serve->add_option("--host", flags->host, "Address to listen on (overrides server.host)");
+  serve->add_option("--ui-dir", flags->ui_dir,
+                    "Serve the web UI from this folder instead of the copy built in (overrides ui.dir; development)");
   serve->add_flag("--print-config", flags->print_config, "Print the effective configuration (secrets masked) and exit");
   serve->callback([=] { *exit_code = RunServe(ctx, *flags); });
 

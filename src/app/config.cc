@@ -85,6 +85,8 @@ std::vector<Field> Fields(ServeConfig* c) {
       {"testing", "delay_history_ms", Type::kInt, &c->testing.delay_history_ms, false, 0, 600000},
       {"testing", "delay_bm25_ms", Type::kInt, &c->testing.delay_bm25_ms, false, 0, 600000},
       {"testing", "delay_embed_ms", Type::kInt, &c->testing.delay_embed_ms, false, 0, 600000},
+      {"ui", "enabled", Type::kBool, &c->ui.enabled},
+      {"ui", "dir", Type::kString, &c->ui.dir},
   };
 }
 

@@ -87,6 +87,12 @@ struct TestingConfig {
   int64_t delay_embed_ms = 0;
 };
 
+// The web UI (docs/ui.md).
+struct UiConfig {
+  bool enabled = true;  // serve it at / and /ui/...
+  std::string dir;      // serve the files from this folder instead of the embedded copies
+};
+
 struct ServeConfig {
   net::ServerOptions server;
   LlmConfig llm;
@@ -96,6 +102,7 @@ struct ServeConfig {
   ModelsConfig models;
   PipelinesConfig pipelines;
   TestingConfig testing;
+  UiConfig ui;
 };
 
 // Applies lathe.yaml (path may be empty: none). InvalidArgument naming the

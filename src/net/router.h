@@ -1,6 +1,7 @@
 // Router: maps (method, path) to a handler through patterns such as
 // "/v1/collections/{c}/documents/{id}". A {name} segment matches one path
-// segment (percent-decoded). Routes are added before serving; Match is then
+// segment (percent-decoded); a last {name*} segment matches one or more
+// segments, joined with '/' (each percent-decoded). Routes are added before serving; Match is then
 // const and thread-safe.
 #pragma once
 
@@ -89,12 +90,24 @@ class Router {
     return out;
   }
 
+  static bool IsRest(const std::string& p) {
+    return p.size() > 3 && p.front() == '{' && p[p.size() - 2] == '*' && p.back() == '}';
+  }
+
   static bool SegmentsMatch(const std::vector<std::string>& pattern, const std::vector<std::string>& path,
                             PathParams* params) {
-    if (pattern.size() != path.size()) return false;
+    const bool rest = !pattern.empty() && IsRest(pattern.back());
+    if (rest ? path.size() < pattern.size() : pattern.size() != path.size()) return false;
     for (size_t i = 0; i < pattern.size(); ++i) {
       const std::string& p = pattern[i];
-      if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
+      if (rest && i + 1 == pattern.size()) {
+        std::string joined;
+        for (size_t j = i; j < path.size(); ++j) {
+          if (j > i) joined += '/';
+          joined += PercentDecode(path[j]);
+        }
+        (*params)[p.substr(1, p.size() - 3)] = std::move(joined);
+      } else if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
         (*params)[p.substr(1, p.size() - 2)] = PercentDecode(path[i]);
       } else if (p != path[i]) {
         return false;

@@ -85,4 +85,26 @@ Result<int64_t> ConversationStore::PurgeExpired(int64_t now) {
   return q.Int(0);
 }
 
+Result<Handoff> ConversationStore::RequestHandoff(const std::string& conversation_id, const std::string& tenant,
+                                                 const std::string& note, int64_t now) {
+  LATHE_ASSIGN_OR_RETURN(Conversation c, Get(conversation_id, tenant, now, 0));
+  Handoff h{"ho_" + RandomHex(8), c.id, tenant, c.collection, note, "open", now};
+  LATHE_ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT INTO handoffs (handoff_id, conversation_id, tenant, collection, "
+                                               "note, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+  st.Bind(1, h.handoff_id).Bind(2, h.conversation_id).Bind(3, h.tenant).Bind(4, h.collection).Bind(5, h.note);
+  st.Bind(6, h.status).Bind(7, h.created_at);
+  LATHE_RETURN_IF_ERROR(st.Run());
+  return h;
+}
+
+Result<std::vector<Handoff>> ConversationStore::ListHandoffs(const std::string& tenant, size_t limit) {
+  LATHE_ASSIGN_OR_RETURN(auto q, db_->Prepare("SELECT handoff_id, conversation_id, tenant, collection, note, status, "
+                                              "created_at FROM handoffs WHERE tenant = ? ORDER BY id DESC LIMIT ?"));
+  q.Bind(1, tenant).Bind(2, static_cast<int64_t>(limit));
+  std::vector<Handoff> out;
+  while (q.Step()) out.push_back({q.Text(0), q.Text(1), q.Text(2), q.Text(3), q.Text(4), q.Text(5), q.Int(6)});
+  LATHE_RETURN_IF_ERROR(q.status());
+  return out;
+}
+
 }  // namespace lathe::rag

@@ -31,6 +31,18 @@ struct Conversation {
   std::vector<StoredTurn> turns;  // oldest first
 };
 
+// A request to hand a conversation over to a person (the "talk to a person"
+// action after the assistant abstained).
+struct Handoff {
+  std::string handoff_id;  // "ho_" + 16 hex characters
+  std::string conversation_id;
+  std::string tenant;
+  std::string collection;
+  std::string note;
+  std::string status;  // "open"
+  int64_t created_at = 0;
+};
+
 class ConversationStore {
  public:
   // db must outlive the store.
@@ -54,6 +66,12 @@ class ConversationStore {
     Status status;  // set by AppendTurns
   };
   Status AppendTurns(std::vector<NewTurn*>& turns, int64_t now);
+  // Records a hand-off request for the tenant's live conversation. NotFound
+  // as for Get.
+  Result<Handoff> RequestHandoff(const std::string& conversation_id, const std::string& tenant,
+                                 const std::string& note, int64_t now);
+  // The tenant's hand-off requests, newest first, at most limit.
+  Result<std::vector<Handoff>> ListHandoffs(const std::string& tenant, size_t limit);
   // Deletes expired conversations; returns how many.
   Result<int64_t> PurgeExpired(int64_t now);
 

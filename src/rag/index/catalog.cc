@@ -8,7 +8,7 @@
 namespace lathe::rag {
 namespace {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 // Migration i takes the schema from version i to i+1.
 const char* kMigrations[] = {
@@ -76,6 +76,20 @@ CREATE TABLE api_keys (
   created_at TEXT NOT NULL,
   revoked INTEGER NOT NULL DEFAULT 0
 );
+)sql",
+    // 3: requests to hand a conversation over to a person (issue 7).
+    R"sql(
+CREATE TABLE handoffs (
+  id INTEGER PRIMARY KEY,
+  handoff_id TEXT NOT NULL UNIQUE,
+  conversation_id TEXT NOT NULL,
+  tenant TEXT NOT NULL,
+  collection TEXT NOT NULL,
+  note TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL DEFAULT 'open',
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX handoffs_by_tenant ON handoffs(tenant, id);
 )sql",
 };
 
@@ -381,6 +395,26 @@ Result<std::vector<ChunkRecord>> Catalog::GetChunks(const std::vector<int64_t>& 
     LATHE_RETURN_IF_ERROR(q.status());
   }
   q.Reset();  // a statement left mid-result would hold its read snapshot open
+  return out;
+}
+
+Result<std::optional<ChunkDetail>> Catalog::GetChunkDetail(int64_t collection_id, int64_t chunk_id) {
+  LATHE_ASSIGN_OR_RETURN(auto q, db_->Prepare(
+      "SELECT c.id, d.doc_id, c.ordinal, c.title, c.text, d.title FROM chunks c "
+      "JOIN documents d ON c.document_id = d.id WHERE c.id = ? AND d.collection_id = ?"));
+  q.Bind(1, chunk_id).Bind(2, collection_id);
+  std::optional<ChunkDetail> out;
+  if (q.Step()) {
+    ChunkDetail d;
+    d.chunk.id = q.Int(0);
+    d.chunk.doc_id = q.Text(1);
+    d.chunk.ordinal = static_cast<int>(q.Int(2));
+    d.chunk.title = q.Text(3);
+    d.chunk.text = q.Text(4);
+    d.document_title = q.Text(5);
+    out = std::move(d);
+  }
+  LATHE_RETURN_IF_ERROR(q.status());
   return out;
 }
 

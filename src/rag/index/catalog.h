@@ -46,6 +46,11 @@ struct ChunkRecord {
   std::vector<float> embedding;  // empty when not loaded
 };
 
+struct ChunkDetail {
+  ChunkRecord chunk;  // without its embedding
+  std::string document_title;
+};
+
 struct NewDocument {
   DocumentInfo info;
   std::vector<ChunkRecord> chunks;  // id ignored; assigned on insert
@@ -91,6 +96,9 @@ class Catalog {
 
   // Chunks by id, without embeddings, in the order asked; missing ids skipped.
   Result<std::vector<ChunkRecord>> GetChunks(const std::vector<int64_t>& ids);
+  // One chunk of the collection with its document's title; nullopt when the
+  // collection has no such chunk.
+  Result<std::optional<ChunkDetail>> GetChunkDetail(int64_t collection_id, int64_t chunk_id);
 
   // Runs SQLite's integrity and foreign-key checks; Corruption when they fail.
   Status CheckConsistency();
