@@ -14,6 +14,7 @@
 #include "common/random_id.h"
 #include "net/http_errors.h"
 #include "net/multipart.h"
+#include "app/http_request.h"
 #include "app/predict_request.h"
 #include "ml/data/transaction.h"
 
@@ -38,76 +39,10 @@ Response Json(int status, const json& body) { return net::JsonResponse(status, b
 
 // The caller's key, or the error response to send.
 Result<ApiKey> Authenticate(RouteContext* rc, const Exchange& ex, Scope needed) {
-  std::string auth = ex.header("Authorization");
-  std::string presented;
-  if (auth.size() > 7 && (auth.compare(0, 7, "Bearer ") == 0 || auth.compare(0, 7, "bearer ") == 0)) {
-    presented = auth.substr(7);
-  } else {
-    presented = ex.header("X-API-Key");
-  }
-  LATHE_ASSIGN_OR_RETURN(ApiKey key, rc->assistant->keys()->Verify(presented));
-  if (needed == Scope::kAdmin && key.scope != Scope::kAdmin) {
-    return Status(StatusCode::kPermissionDenied, "this route needs an API key with the admin scope");
-  }
-  return key;
+  return AuthenticateRequest(rc->assistant->keys(), ex, needed);
 }
 
-Result<json> ParseBody(const Exchange& ex) {
-  const std::string& body = ex.request().body();
-  if (body.empty()) return InvalidArgument("request body is empty; expected a JSON object");
-  json j = json::parse(body, nullptr, false);
-  if (j.is_discarded()) return InvalidArgument("request body is not valid JSON");
-  if (!j.is_object()) return InvalidArgument("request body must be a JSON object");
-  return j;
-}
-
-// Reads typed fields of a JSON request body and keeps the first error, so a
-// handler reads all its fields and checks once.
-class FieldReader {
- public:
-  explicit FieldReader(const json& body) : body_(body) {}
-
-  // "" when absent and not required. Errors: required and absent or empty,
-  // not a string, longer than max_bytes.
-  std::string String(const char* name, bool required, size_t max_bytes = 65536) {
-    auto it = body_.find(name);
-    if (it == body_.end() || it->is_null()) {
-      if (required) Fail(std::string("field '") + name + "' is required");
-      return "";
-    }
-    if (!it->is_string()) {
-      Fail(std::string("field '") + name + "' must be a string");
-      return "";
-    }
-    std::string v = it->get<std::string>();
-    if (required && v.empty()) Fail(std::string("field '") + name + "' must not be empty");
-    if (v.size() > max_bytes) {
-      Fail(std::string("field '") + name + "' is longer than " + std::to_string(max_bytes) + " bytes");
-    }
-    return v;
-  }
-
-  // false when absent.
-  bool Bool(const char* name) {
-    auto it = body_.find(name);
-    if (it == body_.end() || it->is_null()) return false;
-    if (!it->is_boolean()) {
-      Fail(std::string("field '") + name + "' must be true or false");
-      return false;
-    }
-    return it->get<bool>();
-  }
-
-  bool ok() const { return status_.ok(); }
-  const Status& status() const { return status_; }
-
- private:
-  void Fail(std::string message) {
-    if (status_.ok()) status_ = InvalidArgument(std::move(message));
-  }
-  const json& body_;
-  Status status_;
-};
+Result<json> ParseBody(const Exchange& ex) { return ParseJsonBody(ex); }
 
 json CitationsJson(const std::vector<rag::Citation>& citations) {
   json out = json::array();

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "app/commands.h"
+#include "app/ml_json.h"
 #include "common/file_util.h"
 #include "ml/data/transaction.h"
 #include "ml/track/ml_store.h"
@@ -31,10 +32,6 @@ void AddDbOption(CLI::App* cmd, std::string* url) {
                   "Database URL: postgres://user@host:port/db, sqlite:PATH (default: DATA_DIR/lathe.db)");
 }
 
-std::string Day(int64_t ts) { return ts ? ml::FormatDay(ts) : "-"; }
-// The last day of a half-open [from, to) window.
-std::string LastDay(int64_t to) { return to ? ml::FormatDay(to - ml::kSecondsPerDay) : "-"; }
-
 json MetricsJson(const ml::Metrics& m) {
   return json{{"rows", m.rows},
               {"positives", m.positives},
@@ -46,64 +43,6 @@ json MetricsJson(const ml::Metrics& m) {
               {"accuracy", m.accuracy},
               {fmt::format("card_precision_at_{}", m.k), m.card_precision_at_k},
               {"confusion", {{"tp", m.confusion.tp}, {"fp", m.confusion.fp}, {"tn", m.confusion.tn}, {"fn", m.confusion.fn}}}};
-}
-
-json OptJson(const std::optional<int64_t>& v) { return v ? json(*v) : json(nullptr); }
-
-json DecisionJson(const ml::PromotionDecision& d) {
-  json j = {{"decision_id", d.decision_id},
-            {"decision", d.promote ? "promote" : "keep"},
-            {"reason", d.reason},
-            {"challenger_version", d.challenger_version},
-            {"champion_version", OptJson(d.champion_version)},
-            {"challenger_auprc", d.challenger_auprc},
-            {"margin", d.margin},
-            {"confidence", d.confidence},
-            {"n_bootstrap", d.n_bootstrap},
-            {"test_rows", d.test_rows},
-            {"test_positives", d.test_positives}};
-  if (d.champion_version) {
-    j["champion_auprc"] = d.champion_auprc;
-    j["difference"] = d.difference;
-    j["ci"] = {d.ci_low, d.ci_high};
-  }
-  return j;
-}
-
-json RunJson(const ml::RunInfo& r) {
-  return json{{"run_id", r.run_id},
-              {"experiment", r.experiment},
-              {"status", ml::RunStatusName(r.status)},
-              {"start_time", r.start_time},
-              {"end_time", r.end_time},
-              {"source_version", r.source_version},
-              {"data_from", Day(r.data_from)},
-              {"test_from", Day(r.test_from)},
-              {"data_to", LastDay(r.data_to)},
-              {"rows", {{"train", r.train_rows}, {"validation", r.validation_rows}, {"test", r.test_rows}}},
-              {"error", r.error}};
-}
-
-// The last value of each metric key.
-std::map<std::string, double> LastMetrics(const ml::RunDetails& d) {
-  std::map<std::string, double> out;
-  for (const ml::MetricPoint& m : d.metrics) out[m.key] = m.value;
-  return out;
-}
-
-json DetailsJson(const ml::RunDetails& d) {
-  json j = RunJson(d.info);
-  j["params"] = d.params;
-  json metrics = json::array();
-  for (const ml::MetricPoint& m : d.metrics)
-    metrics.push_back({{"key", m.key}, {"value", m.value}, {"step", m.step}, {"ts", m.ts}});
-  j["metrics"] = metrics;
-  j["tags"] = d.tags;
-  json artifacts = json::array();
-  for (const ml::ArtifactInfo& a : d.artifacts)
-    artifacts.push_back({{"name", a.name}, {"sha256", a.sha256}, {"size", a.size}, {"media_type", a.media_type}});
-  j["artifacts"] = artifacts;
-  return j;
 }
 
 void RegisterTrain(CLI::App* app, AppContext* ctx, int* exit_code) {
@@ -180,9 +119,9 @@ void RegisterTrain(CLI::App* app, AppContext* ctx, int* exit_code) {
                 {"rounds", t.rounds},
                 {"positive_weight", t.positive_weight},
                 {"validation_verdict", r.validation},
-                {"data_from", Day(r.data_from)},
-                {"test_from", Day(r.test_from)},
-                {"data_to", LastDay(r.data_to)},
+                {"data_from", DayOrDash(r.data_from)},
+                {"test_from", DayOrDash(r.test_from)},
+                {"data_to", LastDayOrDash(r.data_to)},
                 {"rows", {{"train", t.split.fit.size()}, {"validation", t.split.validation.size()},
                           {"test", t.split.test.size()}}},
                 {"metrics", {{"validation", MetricsJson(t.validation)}, {"test", MetricsJson(t.test)}}},
@@ -192,15 +131,15 @@ void RegisterTrain(CLI::App* app, AppContext* ctx, int* exit_code) {
       std::cout << j.dump(2) << "\n";
     } else {
       std::printf("run %s (experiment %s): %s on %s .. %s, test from %s; %zu / %zu / %zu train / validation / test rows\n",
-                  r.run_id.c_str(), args->experiment.c_str(), r.version->kind.c_str(), Day(r.data_from).c_str(),
-                  LastDay(r.data_to).c_str(), Day(r.test_from).c_str(), t.split.fit.size(),
+                  r.run_id.c_str(), args->experiment.c_str(), r.version->kind.c_str(), DayOrDash(r.data_from).c_str(),
+                  LastDayOrDash(r.data_to).c_str(), DayOrDash(r.test_from).c_str(), t.split.fit.size(),
                   t.split.validation.size(), t.split.test.size());
       for (const auto& [name, m] : {std::pair{"validation", &t.validation}, std::pair{"test", &t.test}})
         std::printf("  %-10s AUPRC %.4f  ROC-AUC %.4f  precision %.3f  recall %.3f  F1 %.3f  card P@%d %.3f  "
                     "(%lld rows, %lld frauds)\n",
                     name, m->auprc, m->roc_auc, m->precision, m->recall, m->f1, m->k, m->card_precision_at_k,
                     static_cast<long long>(m->rows), static_cast<long long>(m->positives));
-      std::printf("  threshold %.6g; validation of %s: %s\n", t.threshold, LastDay(r.data_to).c_str(),
+      std::printf("  threshold %.6g; validation of %s: %s\n", t.threshold, LastDayOrDash(r.data_to).c_str(),
                   r.validation.c_str());
       std::printf("registered %s version %lld\n", args->model_name.c_str(),
                   static_cast<long long>(r.version->version));
@@ -244,8 +183,8 @@ void RegisterRuns(CLI::App* app, AppContext* ctx, int* exit_code) {
         out.push_back(j);
       } else {
         std::printf("%s  %-10s %-8s %s .. %s  test AUPRC %s  promotion %s%s\n", r.run_id.c_str(),
-                    r.experiment.c_str(), ml::RunStatusName(r.status), Day(r.data_from).c_str(),
-                    LastDay(r.data_to).c_str(), std::isnan(auprc) ? "-" : fmt::format("{:.4f}", auprc).c_str(),
+                    r.experiment.c_str(), ml::RunStatusName(r.status), DayOrDash(r.data_from).c_str(),
+                    LastDayOrDash(r.data_to).c_str(), std::isnan(auprc) ? "-" : fmt::format("{:.4f}", auprc).c_str(),
                     decision.c_str(), r.error.empty() ? "" : ("  error: " + r.error).c_str());
       }
     }
@@ -267,7 +206,7 @@ void RegisterRuns(CLI::App* app, AppContext* ctx, int* exit_code) {
     auto d = stores->tracker->GetRunDetails(show_args->run);
     if (!d.ok()) return void(*exit_code = ReportError(d.status()));
     if (show_args->json) {
-      std::cout << DetailsJson(*d).dump(2) << "\n";
+      std::cout << RunDetailsJson(*d).dump(2) << "\n";
       return;
     }
     const ml::RunInfo& r = d->info;
@@ -275,7 +214,7 @@ void RegisterRuns(CLI::App* app, AppContext* ctx, int* exit_code) {
                 "  rows %lld train, %lld validation, %lld test\n",
                 r.run_id.c_str(), r.experiment.c_str(), ml::RunStatusName(r.status),
                 r.error.empty() ? "" : (" (" + r.error + ")").c_str(), r.source_version.c_str(),
-                Day(r.data_from).c_str(), LastDay(r.data_to).c_str(), Day(r.test_from).c_str(),
+                DayOrDash(r.data_from).c_str(), LastDayOrDash(r.data_to).c_str(), DayOrDash(r.test_from).c_str(),
                 static_cast<long long>(r.train_rows), static_cast<long long>(r.validation_rows),
                 static_cast<long long>(r.test_rows));
     std::printf("params\n");
@@ -400,8 +339,8 @@ void RegisterModels(CLI::App* app, AppContext* ctx, int* exit_code) {
       }
       if (list_args->json)
         out.push_back({{"name", m.name},
-                       {"champion", OptJson(m.champion)},
-                       {"challenger", OptJson(m.challenger)},
+                       {"champion", OptionalJson(m.champion)},
+                       {"challenger", OptionalJson(m.challenger)},
                        {"versions", vs}});
     }
     if (list_args->json) std::cout << out.dump(2) << "\n";
@@ -426,8 +365,8 @@ void RegisterModels(CLI::App* app, AppContext* ctx, int* exit_code) {
     if (!outcome.ok()) return void(*exit_code = ReportError(outcome.status()));
     if (promote_args->json) {
       std::cout << json{{"name", promote_args->name},
-                        {"champion", OptJson(outcome->champion)},
-                        {"previous_champion", OptJson(outcome->previous_champion)},
+                        {"champion", OptionalJson(outcome->champion)},
+                        {"previous_champion", OptionalJson(outcome->previous_champion)},
                         {"moved", outcome->moved}}
                        .dump(2)
                 << "\n";

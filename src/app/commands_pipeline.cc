@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "app/commands.h"
+#include "app/ml_json.h"
 #include "app/pipeline_operators.h"
 #include "common/file_util.h"
 #include "pipeline/dag_spec.h"
@@ -63,27 +64,6 @@ std::string AbsDataDir(const AppContext& ctx) {
 
 Result<std::unique_ptr<storage::Db>> Open(const AppContext& ctx, const std::string& url) {
   return storage::OpenDb(url, AbsDataDir(ctx));
-}
-
-std::string FormatMillis(int64_t ms) {
-  if (ms <= 0) return "-";
-  time_t t = static_cast<time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03lldZ", buf, static_cast<long long>(ms % 1000));
-  return out;
-}
-
-json RunJson(pl::StateStore* store, const pl::RunRecord& r) {
-  json tasks = json::object();
-  if (auto tis = store->TaskInstances(r.run_id); tis.ok())
-    for (const auto& ti : *tis) tasks[ti.task_id] = {{"state", ti.state}, {"tries", ti.tries}};
-  return {{"run_id", r.run_id}, {"dag_id", r.dag_id}, {"ds", r.ds},       {"kind", r.kind},
-          {"state", r.state},   {"created_at", FormatMillis(r.created_at)}, {"started_at", FormatMillis(r.started_at)},
-          {"ended_at", FormatMillis(r.ended_at)}, {"tasks", tasks}};
 }
 
 void PrintRun(pl::StateStore* store, const pl::RunRecord& r) {
@@ -144,7 +124,7 @@ void RegisterRun(CLI::App* pipeline, AppContext* ctx, int* exit_code) {
     auto run = ex.Run(a->date, "external");
     if (!run.ok()) return fail(run.status());
     pl::StateStore store(db->get());
-    if (a->c.json) std::cout << RunJson(&store, *run).dump(2) << "\n";
+    if (a->c.json) std::cout << PipelineRunJson(&store, *run).dump(2) << "\n";
     else PrintRun(&store, *run);
     *exit_code = run->state == "success" ? 0 : 1;
   });
@@ -208,7 +188,7 @@ void RegisterBackfill(CLI::App* pipeline, AppContext* ctx, int* exit_code) {
         continue;
       }
       failed += (*run)->state != "success";
-      if (a->c.json) out.push_back(RunJson(&store, **run));
+      if (a->c.json) out.push_back(PipelineRunJson(&store, **run));
       else PrintRun(&store, **run);
     }
     if (a->c.json) std::cout << out.dump(2) << "\n";
@@ -235,7 +215,7 @@ void RegisterStatus(CLI::App* pipeline, AppContext* ctx, int* exit_code) {
     if (!runs.ok()) return void(*exit_code = ReportError(runs.status()));
     json out = json::array();
     for (const auto& r : *runs) {
-      if (a->c.json) out.push_back(RunJson(&store, r));
+      if (a->c.json) out.push_back(PipelineRunJson(&store, r));
       else PrintRun(&store, r);
     }
     if (a->c.json) std::cout << out.dump(2) << "\n";
@@ -266,18 +246,11 @@ void RegisterLogs(CLI::App* pipeline, AppContext* ctx, int* exit_code) {
       return void(*exit_code = ReportError(NotFound("run " + a->run + " has no tries of task '" + a->task + "'")));
     json out = json::array();
     for (const auto& t : *tries) {
-      std::string text = t.log_text;
-      if (text.empty() && !t.log_path.empty()) {
-        auto file = ReadFile(t.log_path);
-        if (file.ok()) text = *file;
-      }
+      json j = TryJson(t);
       if (a->c.json) {
-        out.push_back({{"task_id", t.task_id}, {"try_number", t.try_number}, {"state", t.state},
-                       {"started_at", FormatMillis(t.started_at)}, {"ended_at", FormatMillis(t.ended_at)},
-                       {"started_ms", t.started_at}, {"ended_ms", t.ended_at},
-                       {"exit_reason", t.exit_reason}, {"pid", t.pid}, {"log_path", t.log_path}, {"log", text},
-                       {"outputs", t.outputs.empty() ? json(nullptr) : json::parse(t.outputs, nullptr, false)}});
+        out.push_back(std::move(j));
       } else {
+        const std::string text = j["log"].get<std::string>();
         std::printf("== %s try %lld: %s%s%s (%s .. %s) %s\n", t.task_id.c_str(), static_cast<long long>(t.try_number),
                     t.state.c_str(), t.exit_reason.empty() ? "" : ": ", t.exit_reason.c_str(),
                     FormatMillis(t.started_at).c_str(), FormatMillis(t.ended_at).c_str(), t.log_path.c_str());
@@ -320,7 +293,7 @@ void RegisterResume(CLI::App* pipeline, AppContext* ctx, int* exit_code) {
     pl::Executor ex(*dag, db->get(), options);
     auto done = ex.Resume(a->run);
     if (!done.ok()) return fail(done.status());
-    if (a->c.json) std::cout << RunJson(&store, *done).dump(2) << "\n";
+    if (a->c.json) std::cout << PipelineRunJson(&store, *done).dump(2) << "\n";
     else PrintRun(&store, *done);
     *exit_code = done->state == "success" ? 0 : 1;
   });

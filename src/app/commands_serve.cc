@@ -11,6 +11,8 @@
 #include "app/commands.h"
 #include "app/config.h"
 #include "app/llm_factory.h"
+#include "app/ml_routes.h"
+#include "app/pipeline_operators.h"
 #include "app/ui_assets.h"
 #include "common/logging.h"
 #include "ml/serve/dir_model_source.h"
@@ -133,6 +135,9 @@ int RunServe(AppContext* ctx, const ServeFlags& flags) {
     model_service = {models.get(), static_cast<size_t>(config.models.max_batch), &ctx->pool->executor_pool()};
   }
   AddApiRoutes(&server, &assistant, &metrics, model_service);
+  AddMlRoutes(&server, assistant.keys(),
+              {ctx->settings.data_dir, config.models.db, config.models.tenant, config.pipelines.dir, &PipelineOperators(),
+               models.get(), &ctx->pool->executor_pool(), ""});
   if (config.ui.enabled) {
     if (!config.ui.dir.empty() && !std::filesystem::is_regular_file(config.ui.dir + "/index.html")) {
       std::fprintf(stderr, "lathe serve: ui.dir %s has no index.html\n", config.ui.dir.c_str());

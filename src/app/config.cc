@@ -1,5 +1,7 @@
 #include "app/config.h"
 
+#include "app/api_keys.h"
+
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -78,6 +80,8 @@ std::vector<Field> Fields(ServeConfig* c) {
       {"models", "dir", Type::kString, &c->models.dir},
       {"models", "max_batch", Type::kInt, &c->models.max_batch, false, 1, 100000},
       {"models", "top_features", Type::kInt, &c->models.top_features, false, 0, 1000},
+      {"models", "tenant", Type::kString, &c->models.tenant},
+      {"pipelines", "dir", Type::kString, &c->pipelines.dir},
       {"testing", "delay_history_ms", Type::kInt, &c->testing.delay_history_ms, false, 0, 600000},
       {"testing", "delay_bm25_ms", Type::kInt, &c->testing.delay_bm25_ms, false, 0, 600000},
       {"testing", "delay_embed_ms", Type::kInt, &c->testing.delay_embed_ms, false, 0, 600000},
@@ -305,6 +309,10 @@ Status ValidateConfig(const ServeConfig& c) {
                              n + "'");
     }
   }
+  if (Status st = ValidateTenant(c.models.tenant); !st.ok()) {
+    return InvalidArgument("models.tenant: " + st.message());
+  }
+  if (c.pipelines.dir.empty()) return InvalidArgument("pipelines.dir must not be empty");
   if (!(c.answer.abstain_threshold >= 0 && c.answer.abstain_threshold <= 1)) {
     return InvalidArgument("answer.abstain_threshold must be between 0 and 1");
   }

@@ -70,6 +70,14 @@ struct ModelsConfig {
   std::string dir;
   int64_t max_batch = 1000;    // transactions per predict request
   int64_t top_features = 5;    // contributions returned per prediction
+  // The tenant whose keys see the ML workspace (runs, registry, pipelines,
+  // validation; docs/api.md); other tenants' keys get 404 there.
+  std::string tenant = "default";
+};
+
+// The DAGs the HTTP API lists and triggers (docs/api.md).
+struct PipelinesConfig {
+  std::string dir = "pipelines";  // DAG files; relative to the working directory
 };
 
 // Fault injection for tests and benchmarks: added waits in the chat pipeline.
@@ -92,6 +100,7 @@ struct ServeConfig {
   AnswerConfig answer;
   ConversationsConfig conversations;
   ModelsConfig models;
+  PipelinesConfig pipelines;
   TestingConfig testing;
   UiConfig ui;
 };

@@ -122,6 +122,8 @@ CheckResult RunCheck(const CheckSpec& spec, const CheckInput& in) {
   r.type = spec.type;
   r.column = spec.column;
   r.severity = spec.severity;
+  r.min = spec.min;
+  r.max = spec.max;
   const Frame& cur = *in.current;
   const FrameColumn* col = spec.column.empty() || spec.column == kHourOfDay ? nullptr : cur.Find(spec.column);
   auto need_column = [&]() {

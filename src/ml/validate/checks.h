@@ -5,6 +5,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,7 @@ struct CheckResult {
   Severity severity = Severity::kFail;
   CheckStatus status = CheckStatus::kFailed;
   std::string expected;      // human-readable expectation
+  std::optional<double> min, max;  // the spec's bounds, for charts (thresholds)
   nlohmann::json observed;   // the measured value (number or string)
   std::string detail;        // counts and examples behind the verdict
   nlohmann::json chart;      // drift only: data the report draws

@@ -26,6 +26,8 @@ nlohmann::json ResultToJson(const ValidationResult& r) {
                         {"expected", c.expected},
                         {"observed", c.observed},
                         {"detail", c.detail}};
+    if (c.min) j["min"] = *c.min;
+    if (c.max) j["max"] = *c.max;
     if (!c.chart.is_null()) j["chart"] = c.chart;
     checks.push_back(std::move(j));
   }
