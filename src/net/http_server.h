@@ -153,6 +153,11 @@ class HttpServer {
 
 // Runs fn() on the CPU pool and resumes the calling coroutine on its own
 // executor with the result. fn must not touch the caller's I/O objects.
+// With g++ 12, let fn capture by reference or raw pointer only: a lambda
+// temporary that captured a shared_ptr by value, written inside the co_await
+// expression, lost one reference per call (the route state of
+// app/ml_routes.cc was freed after ~18 requests; GCC's coroutine handling of
+// temporaries in co_await operands).
 template <typename Fn>
 auto RunOnPool(boost::asio::thread_pool& pool, Fn fn) -> boost::asio::awaitable<decltype(fn())> {
   using R = decltype(fn());
