@@ -269,7 +269,7 @@ TEST_F(ServeApi, StreamsChatAsServerSentEvents) {
                       json{{"collection", "support"}, {"message", "How do refunds work?"}, {"stream", true}}.dump(),
                       Server::Auth(*acme_));
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(r.Header("content-type"), "text/event-stream");
+  EXPECT_EQ(r.Header("content-type"), "text/event-stream; charset=utf-8");
   auto events = SseEvents(r.body);
   ASSERT_GE(events.size(), 2u);
   std::string streamed;

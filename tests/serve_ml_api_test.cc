@@ -146,7 +146,21 @@ TEST_F(ServeMlApiTest, B_RunPageHasCurvesArtifactsDecisionAndVersion) {
   HttpResult bytes = server_->Get(url, *query_);
   ASSERT_EQ(bytes.status, 200) << bytes.body;
   EXPECT_EQ(bytes.Header("content-type"), "application/json");
-  EXPECT_EQ(bytes.Json(), run["curves"]["pr"]);
+  // The stored curve whole; the run page's copy thinned to at most 500
+  // points (first and last kept) unless asked otherwise.
+  const json stored = bytes.Json();
+  ASSERT_EQ(run["curve_points_total"]["pr"], stored.size());
+  EXPECT_EQ(run["curves"]["pr"].size(), std::min<size_t>(stored.size(), 500));
+  EXPECT_EQ(run["curves"]["pr"].front(), stored.front());
+  EXPECT_EQ(run["curves"]["pr"].back(), stored.back());
+  EXPECT_EQ(Get("/v1/runs/" + id + "?curve_points=0")["curves"]["pr"], stored);
+  json three = Get("/v1/runs/" + id + "?curve_points=3");
+  ASSERT_EQ(three["curves"]["pr"].size(), std::min<size_t>(stored.size(), 3));
+  EXPECT_EQ(three["curves"]["roc"].size(), std::min<size_t>(run["curve_points_total"]["roc"].get<size_t>(), 3));
+  for (const char* bad : {"-1", "x", "1.5", "99999999999"}) {
+    HttpResult r = server_->Get("/v1/runs/" + id + "?curve_points=" + bad, *query_);
+    EXPECT_EQ(r.status, 400) << bad << " " << r.body;
+  }
   // The first run made the first champion: no champion to compare with.
   json first = Get("/v1/runs/" + runs[1]["run_id"].get<std::string>());
   EXPECT_EQ(first["model_version"], 1);

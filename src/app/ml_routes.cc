@@ -100,19 +100,23 @@ using Handler = Result<Reply> (*)(MlContext*, const Call&);
 
 // --- query parameters ----------------------------------------------------
 
-// limit=N: default when absent; InvalidArgument naming the range otherwise.
-Result<int> LimitParam(const Call& call, int default_limit, int max_limit) {
-  auto it = call.query.find("limit");
-  if (it == call.query.end()) return default_limit;
+// NAME=N: default when absent; InvalidArgument naming the range otherwise.
+Result<int> IntParam(const Call& call, const std::string& name, int default_value, int min_value, int max_value) {
+  auto it = call.query.find(name);
+  if (it == call.query.end()) return default_value;
   const std::string& text = it->second;
   bool digits = !text.empty() && text.size() <= 9 &&
                 std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
   int v = digits ? std::stoi(text) : 0;
-  if (!digits || v < 1 || v > max_limit) {
-    return InvalidArgument("query parameter 'limit' must be an integer from 1 to " + std::to_string(max_limit) +
-                           ", got '" + text + "'");
+  if (!digits || v < min_value || v > max_value) {
+    return InvalidArgument("query parameter '" + name + "' must be an integer from " + std::to_string(min_value) +
+                           " to " + std::to_string(max_value) + ", got '" + text + "'");
   }
   return v;
+}
+
+Result<int> LimitParam(const Call& call, int default_limit, int max_limit) {
+  return IntParam(call, "limit", default_limit, 1, max_limit);
 }
 
 std::string QueryParam(const Call& call, const std::string& name) {
@@ -184,6 +188,24 @@ Result<json> CurveJson(ml::Tracker* tracker, const ml::RunDetails& d, const std:
   return points;
 }
 
+// A run's curves hold a point per distinct score (18,000+ on a generated
+// month: ~5 MB of JSON); a chart needs a few hundred.
+constexpr int kDefaultCurvePoints = 500;
+
+// At most n of the points (0: all), evenly spaced by index, the first and
+// the last always kept, so a chart still spans the whole curve.
+json ThinCurve(json points, size_t n) {
+  if (n == 0 || points.size() <= n) return points;
+  json out = json::array();
+  if (n == 1) {
+    out.push_back(points.back());
+    return out;
+  }
+  const size_t last = points.size() - 1;
+  for (size_t i = 0; i < n; ++i) out.push_back(std::move(points[i * last / (n - 1)]));
+  return out;
+}
+
 // A run's details; nullopt for an unknown run.
 Result<std::optional<ml::RunDetails>> FindRun(ml::MlStore& store, const std::string& run_id) {
   auto details = store.tracker->GetRunDetails(run_id);
@@ -198,6 +220,7 @@ Reply RunNotFound(const std::string& run_id) {
 
 Result<Reply> GetRun(MlContext* mc, const Call& call) {
   const std::string& run_id = call.params.at("run_id");
+  LATHE_ASSIGN_OR_RETURN(int curve_points, IntParam(call, "curve_points", kDefaultCurvePoints, 0, 10000000));
   LATHE_ASSIGN_OR_RETURN(ml::MlStore store, mc->OpenStore());
   LATHE_ASSIGN_OR_RETURN(std::optional<ml::RunDetails> details, FindRun(store, run_id));
   if (!details) return RunNotFound(run_id);
@@ -219,15 +242,18 @@ Result<Reply> GetRun(MlContext* mc, const Call& call) {
   j["artifacts"] = artifacts;
   // A damaged curve artifact should not hide the rest of the run.
   json curves = {{"pr", json::array()}, {"roc", json::array()}};
+  json totals = json::object();
   for (const auto& [key, name] : {std::pair{"pr", "pr_curve.json"}, std::pair{"roc", "roc_curve.json"}}) {
     auto points = CurveJson(store.tracker.get(), d, name);
     if (points.ok()) {
-      curves[key] = *points;
+      totals[key] = points->size();
+      curves[key] = ThinCurve(std::move(*points), static_cast<size_t>(curve_points));
     } else {
       curves[std::string(key) + "_error"] = points.status().message();
     }
   }
   j["curves"] = curves;
+  j["curve_points_total"] = totals;
   j["decision"] = nullptr;
   if (auto tag = d.tags.find("promotion.decision_id"); tag != d.tags.end()) {
     char* end = nullptr;

@@ -60,7 +60,7 @@ std::string Exchange::header(std::string_view name) const {
 
 asio::awaitable<bool> Exchange::StartEvents(int status) {
   http::response<http::empty_body> res{static_cast<http::status>(status), request_.version()};
-  res.set(http::field::content_type, "text/event-stream");
+  res.set(http::field::content_type, "text/event-stream; charset=utf-8");
   res.set(http::field::cache_control, "no-cache");
   res.set("X-Accel-Buffering", "no");
   if (!cors_origin_.empty()) {
