@@ -649,6 +649,16 @@ TEST(ServeFanOut, LatencyIsTheSlowestWaitNotTheSum) {
 
 // `lathe serve` refuses a bad configuration before it listens: exit 2 and a
 // message naming the key and the problem.
+// ui.enabled: false leaves only the API.
+TEST(ServeConfig, UiCanBeTurnedOff) {
+  TempDir dir;
+  Server server(dir.path(), "ui:\n  enabled: false\n");
+  ASSERT_GT(server.port(), 0);
+  EXPECT_EQ(server.Get("/").status, 404);
+  EXPECT_EQ(server.Get("/ui/js/app.js").status, 404);
+  EXPECT_EQ(server.Get("/healthz").status, 200);
+}
+
 TEST(ServeConfig, BadConfigurationTable) {
   TempDir dir;
   struct Row {
