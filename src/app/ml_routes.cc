@@ -268,15 +268,9 @@ Result<Reply> GetRun(MlContext* mc, const Call& call) {
       }
     }
   }
-  j["model_version"] = nullptr;
-  j["model_name"] = nullptr;
-  LATHE_RETURN_IF_ERROR(store.db->Query("SELECT name, version FROM model_versions WHERE run_id = $1 "
-                                        "ORDER BY version LIMIT 1",
-                                        {run_id}, [&](const storage::DbRow& row) {
-                                          j["model_name"] = std::string(row.Text(0));
-                                          j["model_version"] = row.Int(1);
-                                          return Status::OK();
-                                        }));
+  LATHE_ASSIGN_OR_RETURN(std::optional<ml::ModelVersion> registered, store.registry->VersionOfRun(run_id));
+  j["model_name"] = registered ? json(registered->name) : json(nullptr);
+  j["model_version"] = registered ? json(registered->version) : json(nullptr);
   return JsonReply(j);
 }
 
@@ -372,18 +366,9 @@ Result<Reply> GetModel(MlContext* mc, const Call& call) {
                        {"decision_id", OptionalJson(it->decision_id)},
                        {"changed_at", it->changed_at}});
   }
-  std::vector<int64_t> decision_ids;
-  LATHE_RETURN_IF_ERROR(store.db->Query("SELECT decision_id FROM promotion_decisions WHERE name = $1 "
-                                        "ORDER BY decision_id DESC",
-                                        {name}, [&](const storage::DbRow& row) {
-                                          decision_ids.push_back(row.Int(0));
-                                          return Status::OK();
-                                        }));
+  LATHE_ASSIGN_OR_RETURN(std::vector<ml::PromotionDecision> recorded, store.registry->ListDecisions(name));
   json decisions = json::array();
-  for (int64_t id : decision_ids) {
-    LATHE_ASSIGN_OR_RETURN(ml::PromotionDecision d, store.registry->GetDecision(id));
-    decisions.push_back(DecisionApiJson(d));
-  }
+  for (const ml::PromotionDecision& d : recorded) decisions.push_back(DecisionApiJson(d));
   return JsonReply({{"name", name},
                     {"latest_version", model->latest_version},
                     {"created_at", model->created_at},

@@ -137,6 +137,17 @@ Result<ModelVersion> Registry::GetVersion(const std::string& name, int64_t versi
   return *v;
 }
 
+Result<std::optional<ModelVersion>> Registry::VersionOfRun(const std::string& run_id) {
+  std::optional<ModelVersion> v;
+  LATHE_RETURN_IF_ERROR(db_->Query(
+      fmt::format("SELECT {} FROM model_versions WHERE run_id = $1 ORDER BY version LIMIT 1", kVersionColumns),
+      {run_id}, [&](const DbRow& r) {
+        v = ReadVersion(r);
+        return Status::OK();
+      }));
+  return v;
+}
+
 Result<std::vector<ModelVersion>> Registry::ListVersions(const std::string& name) {
   LATHE_RETURN_IF_ERROR(RequireModel(name));
   std::vector<ModelVersion> out;
@@ -281,6 +292,22 @@ Result<PromotionDecision> Registry::GetDecision(int64_t decision_id) {
   } catch (const json::exception& e) {
     return Corruption(fmt::format("promotion decision {} is not readable: {}", decision_id, e.what()));
   }
+}
+
+Result<std::vector<PromotionDecision>> Registry::ListDecisions(const std::string& name) {
+  std::vector<int64_t> ids;
+  LATHE_RETURN_IF_ERROR(db_->Query("SELECT decision_id FROM promotion_decisions WHERE name = $1 "
+                                   "ORDER BY decision_id DESC",
+                                   {name}, [&](const DbRow& r) {
+                                     ids.push_back(r.Int(0));
+                                     return Status::OK();
+                                   }));
+  std::vector<PromotionDecision> out;
+  for (int64_t id : ids) {
+    LATHE_ASSIGN_OR_RETURN(PromotionDecision d, GetDecision(id));
+    out.push_back(std::move(d));
+  }
+  return out;
 }
 
 Result<PromoteOutcome> Registry::Apply(const std::string& name, int64_t version, bool promote,

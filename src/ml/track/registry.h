@@ -101,6 +101,9 @@ class Registry {
   // NotFound names the model or version.
   Result<ModelVersion> GetVersion(const std::string& name, int64_t version);
   Result<std::vector<ModelVersion>> ListVersions(const std::string& name);
+  // The version registered from a run (its first, if several); nullopt when
+  // the run registered none.
+  Result<std::optional<ModelVersion>> VersionOfRun(const std::string& run_id);
   Result<std::vector<RegisteredModel>> ListModels();
   // The version an alias points at; nullopt when it is not set (or the model
   // does not exist). InvalidArgument for an alias other than champion/challenger.
@@ -116,6 +119,8 @@ class Registry {
   Result<int64_t> RecordDecision(const PromotionDecision& decision);
   // NotFound for an unknown id.
   Result<PromotionDecision> GetDecision(int64_t decision_id);
+  // Every decision recorded for the model, newest first.
+  Result<std::vector<PromotionDecision>> ListDecisions(const std::string& name);
 
   // Applies a decision exactly once per idempotency_key. With
   // decision.promote the champion moves to version (its artifacts verified
