@@ -3,8 +3,6 @@
 
 import { el, errorBox as uiErrorBox, describeError, confirmDialog } from './ui.js';
 
-const KEY_STORAGE = 'lathe.key';
-
 export function ensureCss() {
   if (document.querySelector('link[data-ml-css]')) return;
   const link = document.createElement('link');
@@ -21,14 +19,6 @@ export function button(label, attrs = {}, kind = '') {
   const cls = ['button', kind, attrs.large ? '' : 'small', attrs.class].filter(Boolean).join(' ');
   const { large, ...rest } = attrs;
   return el('button', { type: 'button', ...rest, class: cls }, label);
-}
-
-export function hasKey() {
-  try {
-    return !!sessionStorage.getItem(KEY_STORAGE);
-  } catch {
-    return false;
-  }
 }
 
 // The first path parameter of the route, whatever shape the router gives.
@@ -143,11 +133,6 @@ export function pageStart(root, title, { crumbs = [], lead } = {}) {
 export function done(body) {
   body.removeAttribute('aria-busy');
   body.querySelectorAll(':scope > .ml-loading').forEach((n) => n.remove());
-}
-
-export function focusKeyField() {
-  const input = document.getElementById('api-key');
-  if (input) input.focus();
 }
 
 // An error box (role="alert") that never leaves the page blank; for a 403
@@ -332,9 +317,4 @@ export function saveBlob(blob, filename) {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 60000);
-}
-
-// True while the page that started a poll is still shown.
-export function stillShown(node) {
-  return node && node.isConnected;
 }
