@@ -3,8 +3,12 @@
 #  1. POST /v1/search on SciFact (5,183 abstracts, training queries in turn)
 #     at 1, 16 and 64 keep-alive connections: throughput and p50/p99.
 #  2. 5,000 concurrent POST /v1/chat against the LLM stand-in answering after
-#     1 s (answer.backend openai): wall time for all of them and the server's
-#     peak resident memory (VmHWM).
+#     1 s (answer.backend openai): wall time for all of them, the server's
+#     peak resident memory (VmHWM) and CPU seconds. Measured with new
+#     connections ("cold": every request also opens its TCP connection) and
+#     with --preconnect (connections open before the clock starts). First the
+#     same burst is sent straight to the stand-in, without Lathe: the floor that
+#     the load generator and the stand-in alone cost on this machine.
 # The load generator (build/bench/serve_load) runs on one thread beside the
 # server on the same machine, so figures include its share of the 2 cores.
 #
@@ -81,7 +85,8 @@ if [ "$ONLY" != "search" ]; then
   "$LATHE" --data-dir "$D" --log-level warn ingest examples/support-kb -c support >/dev/null
   KEY=$("$LATHE" --data-dir "$D" keys create --scope query)
   "$STANDIN" --port 0 >"$WORK/standin.out" &
-  PIDS+=("$!")
+  SPID=$!
+  PIDS+=("$SPID")
   for _ in $(seq 50); do grep -q "listening on" "$WORK/standin.out" 2>/dev/null && break; sleep 0.1; done
   SPORT=$(sed -nE 's/^listening on ([0-9]+).*/\1/p' "$WORK/standin.out")
   curl -sS -X POST -H 'Content-Type: application/json' -d '{"mode":"slow","delay_ms":1000}' \
@@ -98,12 +103,36 @@ llm:
   timeout_ms: 30000
   per_try_timeout_ms: 30000
 EOF
+  cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; }
+  # The floor: the same burst straight to the stand-in (a chat-completions
+  # body of the size Lathe sends: a system prompt and five numbered chunks).
+  /usr/bin/python3 - >"$WORK/direct.jsonl" <<'EOF'
+import json
+chunks = "\n\n".join("[%d] Reset your password. " % n + "Open Settings, choose Security, then Reset password. " * 8
+                     for n in range(1, 6))
+print(json.dumps({"model": "standin", "messages": [
+    {"role": "system", "content": "Answer only from the numbered sources and cite them as [n]."},
+    {"role": "user", "content": chunks + "\n\nQuestion: How do I reset my password?"}]}))
+EOF
+  for mode in cold --preconnect; do
+    flag=""; [ "$mode" = cold ] || flag=$mode
+    echo "-- floor, no Lathe: $CHATS concurrent calls straight to the stand-in ($mode)"
+    "$LOAD" --port "$SPORT" --target /v1/chat/completions --bodies "$WORK/direct.jsonl" \
+      --connections "$CHATS" --requests "$CHATS" $flag
+  done
   start_server "$D" "$WORK/chat.yaml"
   echo '{"collection":"support","message":"How do I reset my password?"}' >"$WORK/chat.jsonl"
   "$LOAD" --port "$PORT" --key "$KEY" --target /v1/chat --bodies "$WORK/chat.jsonl" \
     --connections 10 --requests 10  # warm the index and the upstream path
-  "$LOAD" --port "$PORT" --key "$KEY" --target /v1/chat --bodies "$WORK/chat.jsonl" \
-    --connections "$CHATS" --requests "$CHATS"
+  for mode in cold --preconnect; do
+    flag=""; [ "$mode" = cold ] || flag=$mode
+    echo "-- Lathe: $CHATS concurrent /v1/chat ($mode)"
+    server_cpu=$(cpu_s "$SERVER_PID"); standin_cpu=$(cpu_s "$SPID")
+    "$LOAD" --port "$PORT" --key "$KEY" --target /v1/chat --bodies "$WORK/chat.jsonl" \
+      --connections "$CHATS" --requests "$CHATS" $flag
+    awk -v s0="$server_cpu" -v s1="$(cpu_s "$SERVER_PID")" -v t0="$standin_cpu" -v t1="$(cpu_s "$SPID")" \
+      'BEGIN { printf "CPU s during the burst: server %.2f, stand-in %.2f\n", s1 - s0, t1 - t0 }'
+  done
   echo "server peak RSS: $(peak_rss_mb "$SERVER_PID") MB"
   echo "stand-in: $(curl -sS "http://127.0.0.1:$SPORT/stats")"
 fi

@@ -5,7 +5,7 @@
 // exactly one request, all at once: the "N concurrent requests" case.
 //
 //   serve_load --port P --target /v1/search --key K --bodies bodies.jsonl
-//       --connections 16 --requests 20000 [--warmup 500] [--json]
+//       --connections 16 --requests 20000 [--warmup 500] [--json] [--preconnect]
 //
 // bodies.jsonl holds one request body a line, used in turn. Prints requests,
 // failures (transport errors and non-2xx, with the first few reasons), the
@@ -21,6 +21,8 @@
 // them on one connection: on several, a later request of a card may overtake
 // an earlier one and be refused as out of order. A batch answered 200 with
 // "refused" > 0 counts as a failure. Also prints rows/s.
+#include <sys/resource.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -35,12 +37,13 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <random>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 namespace {
 
@@ -64,6 +67,7 @@ struct Options {
   int timeout_s = 60;
   double max_seconds = 0;  // stop handing out requests after this long (0: no limit)
   bool json = false;
+  bool preconnect = false;  // open every connection before the clock starts
   // --predict
   bool predict = false;
   int batch = 0;  // 0: one transaction object per request
@@ -144,10 +148,13 @@ std::vector<std::string> PredictBodies(const Options& o, int64_t n) {
   return bodies;
 }
 
-asio::awaitable<void> Connection(Shared* s, tcp::endpoint endpoint, int64_t limit, bool record) {
+asio::awaitable<void> Connection(Shared* s, tcp::endpoint endpoint, int64_t limit, bool record,
+                                 std::unique_ptr<beast::tcp_stream> open) {
   const Options& o = *s->options;
-  beast::tcp_stream stream(co_await asio::this_coro::executor);
-  bool connected = false;
+  // With --preconnect the connection was opened before the clock started.
+  bool connected = open != nullptr;
+  if (!open) open = std::make_unique<beast::tcp_stream>(co_await asio::this_coro::executor);
+  beast::tcp_stream& stream = *open;
   beast::flat_buffer buffer;
   while (s->next < limit && Clock::now() < s->deadline) {
     int64_t i = s->next++;
@@ -203,16 +210,46 @@ asio::awaitable<void> Connection(Shared* s, tcp::endpoint endpoint, int64_t limi
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
 }
 
+// Opens one connection (before the clock starts, for --preconnect).
+asio::awaitable<void> Open(tcp::endpoint endpoint, std::unique_ptr<beast::tcp_stream>* out, int* failed) {
+  auto stream = std::make_unique<beast::tcp_stream>(co_await asio::this_coro::executor);
+  stream->expires_after(std::chrono::seconds(30));
+  auto [ec] = co_await stream->async_connect(endpoint, kTuple);
+  if (ec) {
+    ++*failed;
+    co_return;
+  }
+  stream->socket().set_option(tcp::no_delay(true));
+  *out = std::move(stream);
+}
+
 // Runs connections until `limit` requests were handed out; returns wall seconds.
 double Phase(Shared* s, int64_t limit, bool record) {
   asio::io_context io(1);
   tcp::endpoint endpoint(asio::ip::make_address(s->options->host), static_cast<unsigned short>(s->options->port));
+  std::vector<std::unique_ptr<beast::tcp_stream>> open(static_cast<size_t>(s->options->connections));
+  if (s->options->preconnect) {
+    int failed = 0;
+    for (auto& stream : open) asio::co_spawn(io, Open(endpoint, &stream, &failed), asio::detached);
+    io.run();
+    io.restart();
+    if (failed > 0) std::fprintf(stderr, "serve_load: %d of the connections could not be opened\n", failed);
+  }
   auto start = Clock::now();
   for (int c = 0; c < s->options->connections; ++c) {
-    asio::co_spawn(io, Connection(s, endpoint, limit, record), asio::detached);
+    asio::co_spawn(io, Connection(s, endpoint, limit, record, std::move(open[static_cast<size_t>(c)])),
+                   asio::detached);
   }
   io.run();
   return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// User plus system CPU seconds of this process so far.
+double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return s(u.ru_utime) + s(u.ru_stime);
 }
 
 double Percentile(const std::vector<double>& sorted, double p) {
@@ -238,6 +275,8 @@ int main(int argc, char** argv) {
   app.add_option("--timeout-s", o.timeout_s, "per request");
   app.add_option("--max-seconds", o.max_seconds, "stop sending after this long in the measured phase (0: no limit)");
   app.add_flag("--json", o.json, "print one JSON object");
+  app.add_flag("--preconnect", o.preconnect,
+               "open every connection before the clock starts (measures requests, not TCP set-up)");
   app.add_flag("--predict", o.predict, "make new transactions for POST /v1/models/fraud/predict (no --bodies)");
   app.add_option("--batch", o.batch, "transactions a request ({\"transactions\": [...]}); 0: one object")
       ->check(CLI::Range(0, 100000));
@@ -288,7 +327,9 @@ int main(int argc, char** argv) {
     s.deadline =
         Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.max_seconds));
   }
+  const double cpu_before = CpuSeconds();
   double wall = Phase(&s, o.requests, true);
+  const double cpu = CpuSeconds() - cpu_before;
   const int64_t rows_a_request = o.predict ? std::max(o.batch, 1) : 1;
 
   std::vector<double> l = s.latencies_ms;
@@ -301,6 +342,7 @@ int main(int argc, char** argv) {
                         {"wall_s", wall},
                         {"sent", s.next},
                         {"req_per_s", static_cast<double>(l.size()) / wall},
+                        {"client_cpu_s", cpu},
                         {"latency_ms",
                          {{"p50", Percentile(l, 0.50)},
                           {"p90", Percentile(l, 0.90)},
@@ -318,9 +360,9 @@ int main(int argc, char** argv) {
   } else {
     std::printf("%s  connections %d  requests %lld  ok %zu  failures %lld\n", o.target.c_str(), o.connections,
                 static_cast<long long>(o.requests), l.size(), static_cast<long long>(s.failures));
-    std::printf("wall %.3f s  %.0f req/s  latency ms p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", wall,
-                static_cast<double>(l.size()) / wall, Percentile(l, 0.5), Percentile(l, 0.9), Percentile(l, 0.99),
-                l.empty() ? 0.0 : l.back());
+    std::printf("wall %.3f s  %.0f req/s  latency ms p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  client CPU %.2f s\n",
+                wall, static_cast<double>(l.size()) / wall, Percentile(l, 0.5), Percentile(l, 0.9),
+                Percentile(l, 0.99), l.empty() ? 0.0 : l.back(), cpu);
     if (o.predict) {
       std::printf("predict batch %d explain %s  %.0f rows/s\n", o.batch, o.no_explain ? "false" : "true",
                   static_cast<double>(l.size() * rows_a_request) / wall);

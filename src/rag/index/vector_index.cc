@@ -9,10 +9,12 @@
 #include <faiss/invlists/InvertedLists.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 
 #include "common/cpu_pool.h"
+#include "common/logging.h"
 #include "common/omp_threads.h"
 
 namespace lathe::rag {
@@ -100,8 +102,13 @@ void VectorIndex::BuildIvf() {
     size_t src = i * n / sample;
     std::memcpy(train.data() + i * dim_, vector(static_cast<uint32_t>(src)), sizeof(float) * dim_);
   }
+  auto t0 = std::chrono::steady_clock::now();
   ivf->train(static_cast<idx_t>(sample), train.data());
+  auto t1 = std::chrono::steady_clock::now();
   ivf->add(static_cast<idx_t>(n), flat_->get_xb());
+  auto t2 = std::chrono::steady_clock::now();
+  LOG_DEBUG("ivf: {} cells, trained on {} vectors in {:.3f} s, added {} in {:.3f} s", nlist, sample,
+            std::chrono::duration<double>(t1 - t0).count(), n, std::chrono::duration<double>(t2 - t1).count());
   ivf_ = std::move(ivf);
 }
 
