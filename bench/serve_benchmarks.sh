@@ -114,9 +114,8 @@ print(json.dumps({"model": "standin", "messages": [
     {"role": "system", "content": "Answer only from the numbered sources and cite them as [n]."},
     {"role": "user", "content": chunks + "\n\nQuestion: How do I reset my password?"}]}))
 EOF
-  for mode in cold --preconnect; do
-    flag=""; [ "$mode" = cold ] || flag=$mode
-    echo "-- floor, no Lathe: $CHATS concurrent calls straight to the stand-in ($mode)"
+  for flag in "" --preconnect; do
+    echo "-- floor, no Lathe: $CHATS concurrent calls straight to the stand-in (${flag:-cold})"
     "$LOAD" --port "$SPORT" --target /v1/chat/completions --bodies "$WORK/direct.jsonl" \
       --connections "$CHATS" --requests "$CHATS" $flag
   done
@@ -124,9 +123,8 @@ EOF
   echo '{"collection":"support","message":"How do I reset my password?"}' >"$WORK/chat.jsonl"
   "$LOAD" --port "$PORT" --key "$KEY" --target /v1/chat --bodies "$WORK/chat.jsonl" \
     --connections 10 --requests 10  # warm the index and the upstream path
-  for mode in cold --preconnect; do
-    flag=""; [ "$mode" = cold ] || flag=$mode
-    echo "-- Lathe: $CHATS concurrent /v1/chat ($mode)"
+  for flag in "" --preconnect; do
+    echo "-- Lathe: $CHATS concurrent /v1/chat (${flag:-cold})"
     server_cpu=$(cpu_s "$SERVER_PID"); standin_cpu=$(cpu_s "$SPID")
     "$LOAD" --port "$PORT" --key "$KEY" --target /v1/chat --bodies "$WORK/chat.jsonl" \
       --connections "$CHATS" --requests "$CHATS" $flag

@@ -148,6 +148,13 @@ std::vector<std::string> PredictBodies(const Options& o, int64_t n) {
   return bodies;
 }
 
+// Opens stream to endpoint, with Nagle off as a client sending whole requests wants.
+asio::awaitable<beast::error_code> Connect(beast::tcp_stream& stream, const tcp::endpoint& endpoint) {
+  auto [ec] = co_await stream.async_connect(endpoint, kTuple);
+  if (!ec) stream.socket().set_option(tcp::no_delay(true));
+  co_return ec;
+}
+
 asio::awaitable<void> Connection(Shared* s, tcp::endpoint endpoint, int64_t limit, bool record,
                                  std::unique_ptr<beast::tcp_stream> open) {
   const Options& o = *s->options;
@@ -161,12 +168,10 @@ asio::awaitable<void> Connection(Shared* s, tcp::endpoint endpoint, int64_t limi
     auto start = Clock::now();
     stream.expires_after(std::chrono::seconds(o.timeout_s));
     if (!connected) {
-      auto [ec] = co_await stream.async_connect(endpoint, kTuple);
-      if (ec) {
+      if (beast::error_code ec = co_await Connect(stream, endpoint)) {
         if (record) s->Fail("connect: " + ec.message());
         continue;
       }
-      stream.socket().set_option(tcp::no_delay(true));
       connected = true;
     }
     http::request<http::string_body> req{http::string_to_verb(o.method), o.target, 11};
@@ -214,12 +219,10 @@ asio::awaitable<void> Connection(Shared* s, tcp::endpoint endpoint, int64_t limi
 asio::awaitable<void> Open(tcp::endpoint endpoint, std::unique_ptr<beast::tcp_stream>* out, int* failed) {
   auto stream = std::make_unique<beast::tcp_stream>(co_await asio::this_coro::executor);
   stream->expires_after(std::chrono::seconds(30));
-  auto [ec] = co_await stream->async_connect(endpoint, kTuple);
-  if (ec) {
+  if (co_await Connect(*stream, endpoint)) {
     ++*failed;
     co_return;
   }
-  stream->socket().set_option(tcp::no_delay(true));
   *out = std::move(stream);
 }
 

@@ -51,6 +51,39 @@ json DecisionToJson(const PromotionDecision& d) {
               {"created_at", d.created_at}};
 }
 
+// A decision from its stored JSON; Corruption names the decision when the
+// text is not readable.
+Result<PromotionDecision> ParseDecision(int64_t decision_id, const std::string& text) {
+  try {
+    json j = json::parse(text);
+    PromotionDecision d;
+    d.decision_id = j.at("decision_id");
+    d.name = j.at("name");
+    d.challenger_version = j.at("challenger_version");
+    if (!j.at("champion_version").is_null()) d.champion_version = j.at("champion_version").get<int64_t>();
+    d.run_id = j.at("run_id");
+    d.promote = j.at("promote");
+    d.reason = j.at("reason");
+    d.challenger_auprc = j.at("challenger_auprc");
+    d.champion_auprc = j.at("champion_auprc");
+    d.difference = j.at("difference");
+    d.ci_low = j.at("ci_low");
+    d.ci_high = j.at("ci_high");
+    d.margin = j.at("margin");
+    d.confidence = j.at("confidence");
+    d.n_bootstrap = j.at("n_bootstrap");
+    d.seed = j.at("seed");
+    d.test_from = j.at("test_from");
+    d.test_to = j.at("test_to");
+    d.test_rows = j.at("test_rows");
+    d.test_positives = j.at("test_positives");
+    d.created_at = j.at("created_at");
+    return d;
+  } catch (const json::exception& e) {
+    return Corruption(fmt::format("promotion decision {} is not readable: {}", decision_id, e.what()));
+  }
+}
+
 }  // namespace
 
 Registry::Registry(storage::Db* db, ArtifactStore* store, Clock clock)
@@ -264,49 +297,19 @@ Result<PromotionDecision> Registry::GetDecision(int64_t decision_id) {
                                      return Status::OK();
                                    }));
   if (!text) return NotFound(fmt::format("no promotion decision {}", decision_id));
-  try {
-    json j = json::parse(*text);
-    PromotionDecision d;
-    d.decision_id = j.at("decision_id");
-    d.name = j.at("name");
-    d.challenger_version = j.at("challenger_version");
-    if (!j.at("champion_version").is_null()) d.champion_version = j.at("champion_version").get<int64_t>();
-    d.run_id = j.at("run_id");
-    d.promote = j.at("promote");
-    d.reason = j.at("reason");
-    d.challenger_auprc = j.at("challenger_auprc");
-    d.champion_auprc = j.at("champion_auprc");
-    d.difference = j.at("difference");
-    d.ci_low = j.at("ci_low");
-    d.ci_high = j.at("ci_high");
-    d.margin = j.at("margin");
-    d.confidence = j.at("confidence");
-    d.n_bootstrap = j.at("n_bootstrap");
-    d.seed = j.at("seed");
-    d.test_from = j.at("test_from");
-    d.test_to = j.at("test_to");
-    d.test_rows = j.at("test_rows");
-    d.test_positives = j.at("test_positives");
-    d.created_at = j.at("created_at");
-    return d;
-  } catch (const json::exception& e) {
-    return Corruption(fmt::format("promotion decision {} is not readable: {}", decision_id, e.what()));
-  }
+  return ParseDecision(decision_id, *text);
 }
 
 Result<std::vector<PromotionDecision>> Registry::ListDecisions(const std::string& name) {
-  std::vector<int64_t> ids;
-  LATHE_RETURN_IF_ERROR(db_->Query("SELECT decision_id FROM promotion_decisions WHERE name = $1 "
+  std::vector<PromotionDecision> out;
+  LATHE_RETURN_IF_ERROR(db_->Query("SELECT decision_id, decision_json FROM promotion_decisions WHERE name = $1 "
                                    "ORDER BY decision_id DESC",
-                                   {name}, [&](const DbRow& r) {
-                                     ids.push_back(r.Int(0));
+                                   {name}, [&](const DbRow& r) -> Status {
+                                     LATHE_ASSIGN_OR_RETURN(PromotionDecision d,
+                                                            ParseDecision(r.Int(0), std::string(r.Text(1))));
+                                     out.push_back(std::move(d));
                                      return Status::OK();
                                    }));
-  std::vector<PromotionDecision> out;
-  for (int64_t id : ids) {
-    LATHE_ASSIGN_OR_RETURN(PromotionDecision d, GetDecision(id));
-    out.push_back(std::move(d));
-  }
   return out;
 }
 
