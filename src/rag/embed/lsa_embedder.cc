@@ -4,6 +4,7 @@
 #include <Eigen/Sparse>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -26,10 +27,13 @@ using MatrixF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic>;
 using RowMatrixF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using SparseF = Eigen::SparseMatrix<float, Eigen::RowMajor>;
 
-// Rows per block of the tall products. Blocks are fixed (not per thread) so
-// that every sum is taken in the same order whatever the pool's size: the
-// trained model does not depend on --threads.
-constexpr Eigen::Index kRowBlock = 4096;
+// Rows per block of the tall products. A block's size follows from the
+// matrix's alone, never from the pool's, so every sum is taken in the same
+// order whatever --threads is (the trained model does not depend on it); a
+// matrix of a few thousand rows still makes dozens of blocks, so that two
+// cores end their share together (4,096-row blocks left a SciFact-sized
+// corpus of 8,000 chunks with two blocks, and the cores took turns).
+Eigen::Index RowBlock(Eigen::Index rows) { return std::clamp<Eigen::Index>((rows + 31) / 32, 256, 4096); }
 
 // fn(begin, rows) for consecutive row blocks of a matrix with `rows` rows,
 // across the pool; Eigen inside each block runs on one thread.
@@ -52,8 +56,9 @@ void ForRowBlocks(Eigen::Index rows, Eigen::Index block, CpuPool* pool,
 // the work of a general product), summed in block order.
 MatrixF Gram(const RowMatrixF& m, CpuPool* pool) {
   const Eigen::Index l = m.cols();
-  std::vector<MatrixF> partial(static_cast<size_t>((m.rows() + kRowBlock - 1) / kRowBlock));
-  ForRowBlocks(m.rows(), kRowBlock, pool, [&](size_t b, Eigen::Index begin, Eigen::Index rows) {
+  const Eigen::Index block = RowBlock(m.rows());
+  std::vector<MatrixF> partial(static_cast<size_t>((m.rows() + block - 1) / block));
+  ForRowBlocks(m.rows(), block, pool, [&](size_t b, Eigen::Index begin, Eigen::Index rows) {
     partial[b] = MatrixF::Zero(l, l);
     partial[b].selfadjointView<Eigen::Lower>().rankUpdate(m.middleRows(begin, rows).transpose());
   });
@@ -80,7 +85,7 @@ void Orthonormalize(RowMatrixF* m, int passes, CpuPool* pool) {
     // block (a triangular product) rather than a sequential solve over all rows.
     MatrixF r_inverse = MatrixF::Identity(m->cols(), m->cols());
     llt.matrixU().solveInPlace(r_inverse);
-    ForRowBlocks(m->rows(), kRowBlock, pool, [&](size_t, Eigen::Index begin, Eigen::Index rows) {
+    ForRowBlocks(m->rows(), RowBlock(m->rows()), pool, [&](size_t, Eigen::Index begin, Eigen::Index rows) {
       RowMatrixF block = m->middleRows(begin, rows) * r_inverse.triangularView<Eigen::Upper>();
       m->middleRows(begin, rows) = block;
     });
@@ -134,31 +139,56 @@ Result<std::unique_ptr<LsaEmbedder>> LsaEmbedder::TrainOnTerms(std::vector<std::
     }
     return blocks;
   };
-  std::vector<std::unordered_map<std::string, uint32_t>> block_df((n + 1023) / 1024);
+  // Each block's counts are split into shards by the term's hash, so the
+  // merge runs on the pool too, one shard per task (merged serially it was a
+  // third of this step at two threads).
+  constexpr size_t kShards = 16;
+  using Counts = std::unordered_map<std::string, uint32_t>;
+  auto shard_of = [](const std::string& term) { return std::hash<std::string>{}(term) % kShards; };
+  std::vector<std::array<Counts, kShards>> block_df((n + 1023) / 1024);
   for_blocks(n, [&](size_t begin, size_t end) {
     auto& local = block_df[begin / 1024];
     for (size_t r = begin; r < end; ++r) {
       std::vector<std::string>& terms = analyzed[r];
       std::sort(terms.begin(), terms.end());
       for (size_t i = 0; i < terms.size(); ++i) {
-        if (i == 0 || terms[i] != terms[i - 1]) ++local[terms[i]];
+        if (i == 0 || terms[i] != terms[i - 1]) ++local[shard_of(terms[i])][terms[i]];
       }
     }
   });
-  std::unordered_map<std::string, uint32_t> df;
-  for (auto& local : block_df) {
-    for (auto& [term, count] : local) df[term] += count;
-    local.clear();
+  const double max_df = std::max(2.0, options.max_df_fraction * static_cast<double>(n));
+  std::array<std::vector<std::pair<std::string, uint32_t>>, kShards> shard_candidates;
+  auto merge_shard = [&](size_t shard) {
+    Counts df = std::move(block_df[0][shard]);
+    for (size_t b = 1; b < block_df.size(); ++b) {
+      for (auto& [term, count] : block_df[b][shard]) df[term] += count;
+      Counts().swap(block_df[b][shard]);
+    }
+    for (auto& [term, count] : df) {
+      if (count >= static_cast<uint32_t>(options.min_df) && count <= max_df) {
+        shard_candidates[shard].emplace_back(term, count);
+      }
+    }
+  };
+  if (n > 0) {
+    if (pool) {
+      pool->ParallelFor(kShards, merge_shard);
+    } else {
+      for (size_t shard = 0; shard < kShards; ++shard) merge_shard(shard);
+    }
   }
   std::vector<std::pair<std::string, uint32_t>> candidates;
-  const double max_df = std::max(2.0, options.max_df_fraction * static_cast<double>(n));
-  for (auto& [term, count] : df) {
-    if (count >= static_cast<uint32_t>(options.min_df) && count <= max_df) candidates.emplace_back(term, count);
+  for (auto& part : shard_candidates) {
+    for (auto& c : part) candidates.push_back(std::move(c));
   }
-  std::sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) {
-    return a.second > b.second || (a.second == b.second && a.first < b.first);
-  });
-  if (candidates.size() > static_cast<size_t>(options.max_vocabulary)) candidates.resize(options.max_vocabulary);
+  if (candidates.size() > static_cast<size_t>(options.max_vocabulary)) {
+    // Keep the most frequent terms (ties by term, for determinism).
+    std::nth_element(candidates.begin(), candidates.begin() + options.max_vocabulary, candidates.end(),
+                     [](const auto& a, const auto& b) {
+                       return a.second > b.second || (a.second == b.second && a.first < b.first);
+                     });
+    candidates.resize(options.max_vocabulary);
+  }
   std::sort(candidates.begin(), candidates.end());  // stable term order for determinism
   if (n < 2 || candidates.size() < 2) {
     return InvalidArgument("LSA needs at least 2 texts sharing at least 2 terms (got " + std::to_string(n) +
@@ -199,33 +229,72 @@ Result<std::unique_ptr<LsaEmbedder>> LsaEmbedder::TrainOnTerms(std::vector<std::
       for (auto& [id, w] : row) w *= inv;
     }
   });
-  std::vector<int> outer(n + 1, 0), inner;
-  std::vector<float> values;
-  for (size_t r = 0; r < n; ++r) outer[r + 1] = outer[r] + static_cast<int>(rows[r].size());
-  inner.reserve(static_cast<size_t>(outer[n]));
-  values.reserve(static_cast<size_t>(outer[n]));
-  for (auto& row : rows) {
-    for (const auto& [id, w] : row) {
-      inner.push_back(id);
-      values.push_back(w);
+  // The matrix and its transpose are filled in place on the pool, row block
+  // by row block (assembled serially they were a tenth of this step's time).
+  SparseF a(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(vocab));
+  for (size_t r = 0; r < n; ++r) a.outerIndexPtr()[r + 1] = a.outerIndexPtr()[r] + static_cast<int>(rows[r].size());
+  const int nonzeros = a.outerIndexPtr()[n];
+  a.resizeNonZeros(nonzeros);
+  for_blocks(n, [&](size_t begin, size_t end) {
+    for (size_t r = begin; r < end; ++r) {
+      int at_pos = a.outerIndexPtr()[r];
+      for (const auto& [id, w] : rows[r]) {
+        a.innerIndexPtr()[at_pos] = id;
+        a.valuePtr()[at_pos++] = w;
+      }
+      std::vector<std::pair<int, float>>().swap(rows[r]);
     }
-    std::vector<std::pair<int, float>>().swap(row);
+  });
+  // Transpose: per row block, how many entries fall in each column; a prefix
+  // sum over (column, block) gives each block its place in every row of the
+  // transpose, so rows of the transpose list texts in ascending order.
+  const size_t row_blocks = (n + 1023) / 1024;
+  std::vector<int> place(row_blocks * vocab, 0);  // [block][term]
+  for_blocks(n, [&](size_t begin, size_t end) {
+    int* count = place.data() + (begin / 1024) * vocab;
+    for (int i = a.outerIndexPtr()[begin]; i < a.outerIndexPtr()[end]; ++i) ++count[a.innerIndexPtr()[i]];
+  });
+  SparseF at(static_cast<Eigen::Index>(vocab), static_cast<Eigen::Index>(n));
+  at.resizeNonZeros(nonzeros);
+  for (size_t term = 0, running = 0; term < vocab; ++term) {
+    at.outerIndexPtr()[term] = static_cast<int>(running);
+    for (size_t b = 0; b < row_blocks; ++b) {
+      int count = place[b * vocab + term];
+      place[b * vocab + term] = static_cast<int>(running);
+      running += static_cast<size_t>(count);
+    }
   }
-  SparseF a = Eigen::Map<const SparseF>(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(vocab), outer[n],
-                                        outer.data(), inner.data(), values.data());
-  SparseF at = a.transpose();
+  at.outerIndexPtr()[vocab] = nonzeros;
+  for_blocks(n, [&](size_t begin, size_t end) {
+    int* next = place.data() + (begin / 1024) * vocab;
+    for (size_t r = begin; r < end; ++r) {
+      for (int i = a.outerIndexPtr()[r]; i < a.outerIndexPtr()[r + 1]; ++i) {
+        int pos = next[a.innerIndexPtr()[i]]++;
+        at.innerIndexPtr()[pos] = static_cast<int>(r);
+        at.valuePtr()[pos] = a.valuePtr()[i];
+      }
+    }
+  });
+  std::vector<int>().swap(place);
   step("built the TF-IDF matrix");
 
   // Randomised SVD (Halko, Martinsson & Tropp 2011) with power iterations.
   const int k = static_cast<int>(std::min<size_t>({static_cast<size_t>(options.dim), n - 1, vocab - 1}));
   const int l = static_cast<int>(std::min<size_t>(static_cast<size_t>(k + options.oversample), std::min(n, vocab)));
-  std::mt19937_64 rng(options.seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  MatrixF omega_by_column(static_cast<Eigen::Index>(vocab), l);  // the draw order of earlier versions
-  for (Eigen::Index c = 0; c < omega_by_column.cols(); ++c) {
-    for (Eigen::Index r = 0; r < omega_by_column.rows(); ++r) omega_by_column(r, c) = normal(rng);
-  }
-  RowMatrixF q = Multiply(a, RowMatrixF(omega_by_column), pool);
+  // The Gaussian test matrix, drawn on the pool: each block of rows from its
+  // own generator, seeded by (seed, block), so the matrix is the same for any
+  // number of threads. (Drawn serially it took a tenth of a second on
+  // SciFact, a twentieth of the whole ingest at two threads.)
+  RowMatrixF omega(static_cast<Eigen::Index>(vocab), l);
+  ForRowBlocks(omega.rows(), 1024, pool, [&](size_t b, Eigen::Index begin, Eigen::Index rows) {
+    std::seed_seq seed{static_cast<uint32_t>(options.seed), static_cast<uint32_t>(options.seed >> 32),
+                       static_cast<uint32_t>(b)};
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    float* out = omega.middleRows(begin, rows).data();
+    for (Eigen::Index i = 0; i < rows * omega.cols(); ++i) out[i] = normal(rng);
+  });
+  RowMatrixF q = Multiply(a, omega, pool);
   for (int it = 0; it < options.power_iterations; ++it) {
     Orthonormalize(&q, 1, pool);  // only the span matters here
     RowMatrixF z = Multiply(at, q, pool);
@@ -252,7 +321,7 @@ Result<std::unique_ptr<LsaEmbedder>> LsaEmbedder::TrainOnTerms(std::vector<std::
   }
   MatrixF w_scaled = w * scale.asDiagonal();
   Eigen::Map<RowMatrixF> term_vectors(model->term_vectors_.data(), static_cast<Eigen::Index>(vocab), k);
-  ForRowBlocks(static_cast<Eigen::Index>(vocab), kRowBlock, pool, [&](size_t, Eigen::Index begin, Eigen::Index rows) {
+  ForRowBlocks(static_cast<Eigen::Index>(vocab), RowBlock(static_cast<Eigen::Index>(vocab)), pool, [&](size_t, Eigen::Index begin, Eigen::Index rows) {
     term_vectors.middleRows(begin, rows).noalias() = bt.middleRows(begin, rows) * w_scaled;
   });
   model->ComputeId();
@@ -261,7 +330,7 @@ Result<std::unique_ptr<LsaEmbedder>> LsaEmbedder::TrainOnTerms(std::vector<std::
 }
 
 void LsaEmbedder::ComputeId() {
-  std::string bytes(reinterpret_cast<const char*>(term_vectors_.data()), term_vectors_.size() * sizeof(float));
+  std::string_view bytes(reinterpret_cast<const char*>(term_vectors_.data()), term_vectors_.size() * sizeof(float));
   char buf[64];
   std::snprintf(buf, sizeof buf, "lsa-v1-d%d-%08x", dim_, Crc32(bytes) ^ static_cast<uint32_t>(terms_.size()));
   id_ = buf;
