@@ -3,6 +3,7 @@
 #include <Eigen/Core>
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexIVFFlat.h>
+#include <faiss/IndexReplicas.h>
 #include <faiss/impl/AuxIndexStructures.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/IDSelector.h>
@@ -35,15 +36,63 @@ struct SlotSelector : faiss::IDSelector {
   }
 };
 
-// Threads for building IVF (k-means and list assignment). Nearly all of the
-// work is BLAS products, which get the threads; FAISS's OpenMP loops around
-// them stay on one thread, because idle OpenMP workers spin beside the BLAS
-// threads and made a 2-thread build slower than a 1-thread one.
+int ResolveThreads(int threads) { return threads > 0 ? threads : static_cast<int>(HardwareThreads()); }
+
+// Threads for building IVF (k-means and list assignment), when the build
+// cannot split its queries across replicas (below): nearly all of the work is
+// BLAS products, which get the threads; FAISS's OpenMP loops around them stay
+// on one thread, because idle OpenMP workers spin beside the BLAS threads and
+// made a 2-thread build slower than a 1-thread one.
 struct BuildThreads {
-  explicit BuildThreads(int threads) : omp(1), blas(threads > 0 ? threads : static_cast<int>(HardwareThreads())) {}
+  explicit BuildThreads(int threads) : omp(1), blas(ResolveThreads(threads)) {}
   ScopedOmpThreads omp;
   ScopedBlasThreads blas;
 };
+
+// The nearest-centroid searches of an IVF build (every k-means iteration,
+// then the assignment of every vector to its list), split by query across one
+// replica of the centroids per thread (FAISS's IndexReplicas, a thread each),
+// each replica on one BLAS thread. Unlike threaded BLAS, which parallelises
+// only the products and leaves its threads spinning through the top-1
+// selection between them, the whole search runs on every thread.
+class CentroidReplicas {
+ public:
+  CentroidReplicas(int dim, int threads) : replicas_(static_cast<idx_t>(dim), /*threaded=*/true) {
+    for (int t = 0; t < threads; ++t) {
+      parts_.push_back(std::make_unique<OneThreadFlatIP>(dim));
+      replicas_.add_replica(parts_.back().get());
+    }
+  }
+  faiss::Index* index() { return &replicas_; }
+
+ private:
+  // A replica's searches run on its own thread, whose OpenMP team would
+  // otherwise be the process default (all cores): keep it to that thread.
+  struct OneThreadFlatIP : faiss::IndexFlatIP {
+    explicit OneThreadFlatIP(int dim) : faiss::IndexFlatIP(static_cast<idx_t>(dim)) {}
+    void search(idx_t n, const float* x, idx_t k, float* distances, idx_t* labels,
+                const faiss::SearchParameters* params) const override {
+      ScopedOmpThreads one(1);
+      faiss::IndexFlatIP::search(n, x, k, distances, labels, params);
+    }
+  };
+  std::vector<std::unique_ptr<OneThreadFlatIP>> parts_;  // outlive replicas_ (declared first)
+  faiss::IndexReplicas replicas_;
+};
+
+// Adds xb (n vectors) to a trained IVF index, its lists assigned by
+// `assigner` (an index holding the same centroids as ivf's quantizer).
+void AddAssigned(faiss::IndexIVFFlat* ivf, faiss::Index* assigner, idx_t n, const float* xb) {
+  // In pieces, as IndexIVF::add does, to bound the assignment buffers.
+  const idx_t piece = idx_t{1} << 16;
+  std::vector<float> distances(static_cast<size_t>(std::min(n, piece)));
+  std::vector<idx_t> lists(distances.size());
+  for (idx_t begin = 0; begin < n; begin += piece) {
+    idx_t count = std::min(piece, n - begin);
+    assigner->search(count, xb + begin * ivf->d, 1, distances.data(), lists.data());
+    ivf->add_core(count, xb + begin * ivf->d, nullptr, lists.data());
+  }
+}
 
 bool Better(const ScoredSlot& a, const ScoredSlot& b) {
   return a.score > b.score || (a.score == b.score && a.slot < b.slot);
@@ -94,7 +143,7 @@ void VectorIndex::BuildIvf() {
   auto ivf = std::make_unique<faiss::IndexIVFFlat>(quantizer, dim_, nlist, faiss::METRIC_INNER_PRODUCT);
   ivf->own_fields = true;
   ivf->cp.seed = 1234;  // deterministic k-means
-  BuildThreads threads(options_.build_threads);
+  const int threads = ResolveThreads(options_.build_threads);
   // Train on an evenly spread sample (at most 64 points per cell).
   size_t sample = std::min(n, nlist * 64);
   std::vector<float> train(sample * static_cast<size_t>(dim_));
@@ -103,9 +152,26 @@ void VectorIndex::BuildIvf() {
     std::memcpy(train.data() + i * dim_, vector(static_cast<uint32_t>(src)), sizeof(float) * dim_);
   }
   auto t0 = std::chrono::steady_clock::now();
-  ivf->train(static_cast<idx_t>(sample), train.data());
-  auto t1 = std::chrono::steady_clock::now();
-  ivf->add(static_cast<idx_t>(n), flat_->get_xb());
+  std::chrono::steady_clock::time_point t1;
+  if (threads <= 1) {
+    BuildThreads one(1);
+    ivf->train(static_cast<idx_t>(sample), train.data());
+    t1 = std::chrono::steady_clock::now();
+    ivf->add(static_cast<idx_t>(n), flat_->get_xb());
+  } else {
+    ScopedOmpThreads omp(1);
+    ScopedBlasThreads blas(1);
+    CentroidReplicas replicas(dim_, threads);
+    ivf->clustering_index = replicas.index();
+    ivf->train(static_cast<idx_t>(sample), train.data());
+    ivf->clustering_index = nullptr;
+    t1 = std::chrono::steady_clock::now();
+    // k-means left its last centroids in the replicas; the quantizer holds
+    // the same ones, normalised as the metric requires: assign with those.
+    replicas.index()->reset();
+    replicas.index()->add(static_cast<idx_t>(nlist), quantizer->get_xb());
+    AddAssigned(ivf.get(), replicas.index(), static_cast<idx_t>(n), flat_->get_xb());
+  }
   auto t2 = std::chrono::steady_clock::now();
   LOG_DEBUG("ivf: {} cells, trained on {} vectors in {:.3f} s, added {} in {:.3f} s", nlist, sample,
             std::chrono::duration<double>(t1 - t0).count(), n, std::chrono::duration<double>(t2 - t1).count());
