@@ -2,14 +2,16 @@
 
 #include <algorithm>
 #include <chrono>
-#include <future>
 #include <filesystem>
+#include <future>
+#include <optional>
 #include <unordered_map>
 
 #include <sys/resource.h>
 
 #include "common/file_util.h"
 #include "common/logging.h"
+#include "common/ordered_worker.h"
 #include "rag/ingest/loaders.h"
 
 namespace lathe::rag {
@@ -294,14 +296,23 @@ Result<IngestReport> Ingester::Ingest(const std::vector<std::string>& paths, con
     phase("parsed and chunked for training");
     // The chunks' analysed title and body terms are exactly the analysis of
     // EmbeddingText(title, text): train on them rather than analyse again.
-    std::vector<std::vector<std::string>> terms;
-    for (const WorkItem& item : items) {
-      if (!item.status.ok() || item.unchanged) continue;
-      for (const AnalyzedChunk& c : item.analyzed) {
-        std::vector<std::string>& t = terms.emplace_back(c.title_terms);
-        t.insert(t.end(), c.body_terms.begin(), c.body_terms.end());
-      }
+    // (Copied on the pool: the index needs the chunks' own lists later.)
+    std::vector<size_t> first_text(items.size() + 1, 0);
+    for (size_t i = 0; i < items.size(); ++i) {
+      const WorkItem& item = items[i];
+      first_text[i + 1] = first_text[i] + (item.status.ok() && !item.unchanged ? item.analyzed.size() : 0);
     }
+    std::vector<std::vector<std::string>> terms(first_text.back());
+    pool_->ParallelFor(items.size(), [&](size_t i) {
+      if (first_text[i + 1] == first_text[i]) return;
+      for (size_t c = 0; c < items[i].analyzed.size(); ++c) {
+        const AnalyzedChunk& chunk = items[i].analyzed[c];
+        std::vector<std::string>& t = terms[first_text[i] + c];
+        t.reserve(chunk.title_terms.size() + chunk.body_terms.size());
+        t.insert(t.end(), chunk.title_terms.begin(), chunk.title_terms.end());
+        t.insert(t.end(), chunk.body_terms.begin(), chunk.body_terms.end());
+      }
+    }, 64);
     if (terms.empty()) {
       for (const WorkItem& item : items) {
         if (!item.status.ok()) {
@@ -319,13 +330,12 @@ Result<IngestReport> Ingester::Ingest(const std::vector<std::string>& paths, con
 
   phase("loaded the index");
   double parallel_s = 0, catalog_s = 0, index_wait_s = 0;
-  std::future<void> index_pending;  // the index update of the last committed batch
-  struct WaitForIndex {  // declared after index: finishes before index is destroyed
-    std::future<void>* f;
-    ~WaitForIndex() {
-      if (f->valid()) f->wait();
-    }
-  } wait_for_index{&index_pending};
+  double index_s = 0;  // updated by one index update at a time, read after the last
+  // The in-memory index follows the catalog on a thread of its own, batch by
+  // batch in commit order, up to 16 batches behind, while this thread commits
+  // the next ones. (Declared after index: drained before index is destroyed.)
+  std::optional<OrderedWorker> index_updates;
+  if (pool_->size() > 1) index_updates.emplace(16);
   // Windows of documents are prepared (parsed, chunked, analysed, embedded) on
   // the pool while the previous window commits on this thread.
   const size_t window = std::max<size_t>(options.batch_size * 8, 256);
@@ -374,24 +384,23 @@ Result<IngestReport> Ingester::Ingest(const std::vector<std::string>& paths, con
         LOG_DEBUG("committed {}", batch[d].info.doc_id);
       }
       if (on_commit) on_commit(ids);
-      // The in-memory index follows the catalog on its own thread, one batch
-      // at a time and in order, while this thread commits the next batch.
-      auto update = [&index, removed = std::move(removed), docs = std::move(batch),
+      auto update = [&index, &index_s, removed = std::move(removed), docs = std::move(batch),
                      analyzed = std::move(analyzed)]() {
+        auto t0 = std::chrono::steady_clock::now();
         for (int64_t id : removed) index->Remove(id);
         for (size_t d = 0; d < docs.size(); ++d) {
           for (size_t c = 0; c < docs[d].chunks.size(); ++c) {
             index->Add(docs[d].chunks[c].id, docs[d].info.doc_id, analyzed[d][c], docs[d].chunks[c].embedding.data());
           }
         }
+        index_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       };
-      auto wait_start = std::chrono::steady_clock::now();
-      if (index_pending.valid()) index_pending.get();
-      index_wait_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count();
-      if (pool_->size() <= 1) {
+      if (!index_updates) {
         update();
       } else {
-        index_pending = std::async(std::launch::async, std::move(update));
+        auto wait_start = std::chrono::steady_clock::now();
+        index_updates->Submit(std::move(update));  // waits only when 16 batches are queued
+        index_wait_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count();
       }
       batch.clear();
       batch_items.clear();
@@ -416,9 +425,13 @@ Result<IngestReport> Ingester::Ingest(const std::vector<std::string>& paths, con
     LATHE_RETURN_IF_ERROR(commit());
     for (size_t i = begin; i < end; ++i) items[i] = WorkItem();  // free memory of the finished window
   }
-  if (index_pending.valid()) index_pending.get();
+  if (index_updates) {
+    auto wait_start = std::chrono::steady_clock::now();
+    index_updates->Drain();
+    index_wait_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count();
+  }
   LOG_DEBUG("ingest: commit loop: {:.3f} s waiting for prepared windows, {:.3f} s in the catalog, {:.3f} s "
-            "waiting for index updates", parallel_s, catalog_s, index_wait_s);
+            "waiting for index updates ({:.3f} s updating the index)", parallel_s, catalog_s, index_wait_s, index_s);
   phase("embedded and committed");
   index->CompactIfWasteful();
   index->Optimize();
