@@ -166,16 +166,14 @@ void RegisterRuns(CLI::App* app, AppContext* ctx, int* exit_code) {
   list->callback([list_args, ctx, exit_code] {
     auto stores = ml::OpenMlStore(list_args->db, ctx->settings.data_dir);
     if (!stores.ok()) return void(*exit_code = ReportError(stores.status()));
-    auto all = stores->tracker->ListRuns(list_args->experiment);
+    auto all = stores->tracker->ListRunSummaries(list_args->experiment);
     if (!all.ok()) return void(*exit_code = ReportError(all.status()));
     json out = json::array();
-    for (const ml::RunInfo& r : *all) {
-      auto details = stores->tracker->GetRunDetails(r.run_id);
-      if (!details.ok()) return void(*exit_code = ReportError(details.status()));
-      const auto metrics = LastMetrics(*details);
+    for (const ml::RunSummary& s : *all) {
+      const ml::RunInfo& r = s.info;
+      const auto& metrics = s.last_metrics;
       const double auprc = metrics.count("test.auprc") ? metrics.at("test.auprc") : NAN;
-      const std::string decision =
-          details->tags.count("promotion.decision") ? details->tags.at("promotion.decision") : "-";
+      const std::string decision = s.tags.count("promotion.decision") ? s.tags.at("promotion.decision") : "-";
       if (list_args->json) {
         json j = RunJson(r);
         j["test_auprc"] = std::isnan(auprc) ? json(nullptr) : json(auprc);

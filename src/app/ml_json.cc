@@ -52,15 +52,17 @@ json RunDetailsJson(const ml::RunDetails& d) {
   return j;
 }
 
-json RunSummaryJson(const ml::RunDetails& d) {
-  json j = RunJson(d.info);
-  if (d.info.end_time == 0) j["end_time"] = nullptr;
-  j["tags"] = d.tags;
+json RunSummaryJson(const ml::RunSummary& s) {
+  json j = RunJson(s.info);
+  if (s.info.end_time == 0) j["end_time"] = nullptr;
+  j["tags"] = s.tags;
   json metrics = json::object();
-  for (const auto& [key, value] : LastMetrics(d)) metrics[key] = std::isfinite(value) ? json(value) : json(nullptr);
+  for (const auto& [key, value] : s.last_metrics) metrics[key] = std::isfinite(value) ? json(value) : json(nullptr);
   j["metrics"] = metrics;
   return j;
 }
+
+json RunSummaryJson(const ml::RunDetails& d) { return RunSummaryJson(ml::RunSummary{d.info, LastMetrics(d), d.tags}); }
 
 json DecisionJson(const ml::PromotionDecision& d) {
   json j = {{"decision_id", d.decision_id},

@@ -35,6 +35,7 @@ std::map<std::string, double> LastMetrics(const ml::RunDetails& d);
 nlohmann::json RunDetailsJson(const ml::RunDetails& d);
 // The HTTP API's RUN: RunJson with end_time null while running, plus tags
 // and metrics as {key: last value}.
+nlohmann::json RunSummaryJson(const ml::RunSummary& s);
 nlohmann::json RunSummaryJson(const ml::RunDetails& d);
 
 // A promotion decision: decision_id, decision ("promote" | "keep"), reason,

@@ -160,20 +160,19 @@ Result<Reply> ListRuns(MlContext* mc, const Call& call) {
     return ErrorReply(400, "query parameter 'status' must be running, finished or failed, got '" + status + "'",
                       "invalid_status");
   }
+  std::optional<ml::RunStatus> wanted;
+  if (status == "running") wanted = ml::RunStatus::kRunning;
+  if (status == "finished") wanted = ml::RunStatus::kFinished;
+  if (status == "failed") wanted = ml::RunStatus::kFailed;
   LATHE_ASSIGN_OR_RETURN(ml::MlStore store, mc->OpenStore());
-  auto runs = store.tracker->ListRuns(experiment);
+  auto runs = store.tracker->ListRunSummaries(experiment, wanted, static_cast<size_t>(*limit));
   if (!runs.ok()) {
     if (runs.status().code() == StatusCode::kNotFound)
       return ErrorReply(404, "no experiment named '" + experiment + "'", "experiment_not_found");
     return runs.status();
   }
   json data = json::array();
-  for (const ml::RunInfo& r : *runs) {
-    if (!status.empty() && status != ml::RunStatusName(r.status)) continue;
-    if (data.size() >= static_cast<size_t>(*limit)) break;
-    LATHE_ASSIGN_OR_RETURN(ml::RunDetails d, store.tracker->GetRunDetails(r.run_id));
-    data.push_back(RunSummaryJson(d));
-  }
+  for (const ml::RunSummary& r : *runs) data.push_back(RunSummaryJson(r));
   return JsonReply({{"object", "list"}, {"data", data}});
 }
 

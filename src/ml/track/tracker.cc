@@ -1,6 +1,9 @@
 #include "ml/track/tracker.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "common/clock.h"
 #include "common/random_id.h"
@@ -239,23 +242,83 @@ Result<RunDetails> Tracker::GetRunDetails(const std::string& run_id) {
 }
 
 Result<std::vector<RunInfo>> Tracker::ListRuns(const std::string& experiment) {
+  return QueryRuns(experiment, std::nullopt, 0);
+}
+
+Result<std::vector<RunInfo>> Tracker::QueryRuns(const std::string& experiment, std::optional<RunStatus> status,
+                                                size_t limit) {
   std::vector<DbValue> params;
-  std::string where;
+  std::vector<std::string> where;
   if (!experiment.empty()) {
     LATHE_ASSIGN_OR_RETURN(int64_t n, db_->QueryInt("SELECT COUNT(*) FROM experiments WHERE name = $1", {experiment}));
     if (n == 0) return NotFound(fmt::format("no experiment '{}'", experiment));
-    where = "WHERE e.name = $1 ";
     params.push_back(experiment);
+    where.push_back(fmt::format("e.name = ${}", params.size()));
   }
+  if (status) {
+    const std::string name = RunStatusName(*status);
+    params.push_back(name);
+    where.push_back(fmt::format("r.status = ${}", params.size()));
+  }
+  std::string sql = fmt::format("SELECT {} FROM runs r JOIN experiments e ON e.experiment_id = r.experiment_id ",
+                                kRunColumns);
+  if (!where.empty()) sql += fmt::format("WHERE {} ", fmt::join(where, " AND "));
+  sql += "ORDER BY r.run_number DESC";
+  if (limit > 0) sql += fmt::format(" LIMIT {}", limit);
   std::vector<RunInfo> runs;
-  LATHE_RETURN_IF_ERROR(db_->Query(fmt::format("SELECT {} FROM runs r JOIN experiments e ON e.experiment_id = "
-                                               "r.experiment_id {}ORDER BY r.run_number DESC",
-                                               kRunColumns, where),
-                                   params, [&](const DbRow& r) {
-                                     runs.push_back(ReadRun(r));
-                                     return Status::OK();
-                                   }));
+  LATHE_RETURN_IF_ERROR(db_->Query(sql, params, [&](const DbRow& r) {
+    runs.push_back(ReadRun(r));
+    return Status::OK();
+  }));
   return runs;
+}
+
+Result<std::vector<RunSummary>> Tracker::ListRunSummaries(const std::string& experiment,
+                                                          std::optional<RunStatus> status, size_t limit) {
+  LATHE_ASSIGN_OR_RETURN(std::vector<RunInfo> runs, QueryRuns(experiment, status, limit));
+  std::vector<RunSummary> out(runs.size());
+  std::map<std::string, RunSummary*, std::less<>> by_id;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    out[i].info = std::move(runs[i]);
+    by_id[out[i].info.run_id] = &out[i];
+  }
+  auto summary = [&](std::string_view run_id) -> Result<RunSummary*> {
+    auto it = by_id.find(run_id);
+    if (it == by_id.end()) return Internal(fmt::format("row for run {}, which was not asked for", run_id));
+    return it->second;
+  };
+  // Bounded lists of ids keep each query well inside both engines' limits on
+  // bound parameters.
+  constexpr size_t kIdsPerQuery = 500;
+  for (size_t begin = 0; begin < out.size(); begin += kIdsPerQuery) {
+    const size_t end = std::min(out.size(), begin + kIdsPerQuery);
+    std::vector<DbValue> ids;
+    std::vector<std::string> slots;
+    for (size_t i = begin; i < end; ++i) {
+      ids.push_back(out[i].info.run_id);
+      slots.push_back(fmt::format("${}", ids.size()));
+    }
+    const std::string in = fmt::format("({})", fmt::join(slots, ", "));
+    // The last point of each (run, key): highest step, then latest logged.
+    LATHE_RETURN_IF_ERROR(db_->Query(
+        fmt::format("SELECT run_id, key, value FROM (SELECT run_id, key, value, ROW_NUMBER() OVER "
+                    "(PARTITION BY run_id, key ORDER BY step DESC, metric_id DESC) AS n FROM run_metrics "
+                    "WHERE run_id IN {}) last_points WHERE n = 1",
+                    in),
+        ids, [&](const DbRow& r) -> Status {
+          LATHE_ASSIGN_OR_RETURN(RunSummary * s, summary(r.Text(0)));
+          s->last_metrics[std::string(r.Text(1))] = r.Double(2);
+          return Status::OK();
+        }));
+    LATHE_RETURN_IF_ERROR(
+        db_->Query(fmt::format("SELECT run_id, key, value FROM run_tags WHERE run_id IN {}", in), ids,
+                   [&](const DbRow& r) -> Status {
+                     LATHE_ASSIGN_OR_RETURN(RunSummary * s, summary(r.Text(0)));
+                     s->tags[std::string(r.Text(1))] = std::string(r.Text(2));
+                     return Status::OK();
+                   }));
+  }
+  return out;
 }
 
 Result<std::vector<std::string>> Tracker::ListExperiments() {

@@ -57,6 +57,14 @@ struct RunDetails {
   std::vector<ArtifactInfo> artifacts;  // by name
 };
 
+// What a list of runs shows: each metric's last value (highest step; the
+// latest logged on a tie) and the tags, without params, history or artifacts.
+struct RunSummary {
+  RunInfo info;
+  std::map<std::string, double> last_metrics;
+  std::map<std::string, std::string> tags;
+};
+
 class Tracker {
  public:
   using Clock = std::function<int64_t()>;  // Unix seconds
@@ -94,6 +102,11 @@ class Tracker {
   Result<RunDetails> GetRunDetails(const std::string& run_id);
   // Runs newest first; experiment "" = all. NotFound for an unknown experiment.
   Result<std::vector<RunInfo>> ListRuns(const std::string& experiment = "");
+  // Runs newest first with their summaries, in three queries however many
+  // runs there are. experiment "" = all (NotFound for an unknown one); status
+  // nullopt = any; limit 0 = no limit.
+  Result<std::vector<RunSummary>> ListRunSummaries(const std::string& experiment = "",
+                                                   std::optional<RunStatus> status = std::nullopt, size_t limit = 0);
   Result<std::vector<std::string>> ListExperiments();
 
   storage::Db* db() const { return db_; }
@@ -101,6 +114,8 @@ class Tracker {
 
  private:
   Status RequireRun(const std::string& run_id);
+  Result<std::vector<RunInfo>> QueryRuns(const std::string& experiment, std::optional<RunStatus> status,
+                                         size_t limit);
   Result<int64_t> EnsureExperiment(const std::string& name);
   int64_t Now() const { return clock_(); }
 

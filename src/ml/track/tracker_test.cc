@@ -105,6 +105,81 @@ TEST_P(TrackerTest, MetricsTagsAndArtifacts) {
   EXPECT_EQ(tracker_->ReadArtifact(run, "nope").status().code(), StatusCode::kNotFound);
 }
 
+// The list's summaries agree with what GetRunDetails says of each run:
+// filters, order, limit, each key's last value and the tags.
+TEST_P(TrackerTest, RunSummariesMatchTheRunsDetails) {
+  std::vector<std::string> fraud;
+  for (int i = 0; i < 4; ++i) {
+    fraud.push_back(*tracker_->StartRun("fraud"));
+    const std::string& run = fraud.back();
+    // Logged out of step order, with a tie on the last step: the highest
+    // step wins, and on a tie the value logged last.
+    ASSERT_TRUE(tracker_->LogMetric(run, "train.loss", 0.5 + i, 2).ok());
+    ASSERT_TRUE(tracker_->LogMetric(run, "train.loss", 9.0, 0).ok());
+    ASSERT_TRUE(tracker_->LogMetric(run, "train.loss", 0.25 + i, 2).ok());
+    ASSERT_TRUE(tracker_->LogMetric(run, "test.auprc", 0.1 * i).ok());
+    ASSERT_TRUE(tracker_->SetTag(run, "promotion.decision", i % 2 ? "promote" : "keep").ok());
+    if (i != 1) {
+      ASSERT_TRUE(tracker_->EndRun(run, i == 3 ? RunStatus::kFailed : RunStatus::kFinished, "x").ok());
+    }
+  }
+  std::string other = *tracker_->StartRun("baseline");  // no metrics, no tags
+
+  auto all = tracker_->ListRunSummaries();
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->size(), 5u);
+  EXPECT_EQ((*all)[0].info.run_id, other);
+  EXPECT_TRUE((*all)[0].last_metrics.empty());
+  EXPECT_TRUE((*all)[0].tags.empty());
+  for (size_t i = 1; i < all->size(); ++i) {
+    const RunSummary& s = (*all)[i];
+    EXPECT_EQ(s.info.run_id, fraud[4 - i]);  // newest first
+    auto d = tracker_->GetRunDetails(s.info.run_id);
+    ASSERT_TRUE(d.ok());
+    std::map<std::string, double> last;
+    for (const MetricPoint& m : d->metrics) last[m.key] = m.value;
+    EXPECT_EQ(s.last_metrics, last);
+    EXPECT_EQ(s.tags, d->tags);
+    EXPECT_EQ(s.info.status, d->info.status);
+    EXPECT_EQ(s.info.error, d->info.error);
+  }
+  EXPECT_DOUBLE_EQ((*all)[1].last_metrics.at("train.loss"), 3.25);  // fraud[3]: step 2, logged last
+  EXPECT_EQ((*all)[1].tags.at("promotion.decision"), "promote");
+
+  auto finished = tracker_->ListRunSummaries("fraud", RunStatus::kFinished);
+  ASSERT_TRUE(finished.ok());
+  ASSERT_EQ(finished->size(), 2u);
+  EXPECT_EQ((*finished)[0].info.run_id, fraud[2]);
+  EXPECT_EQ((*finished)[1].info.run_id, fraud[0]);
+  auto running = tracker_->ListRunSummaries("", RunStatus::kRunning, 1);
+  ASSERT_TRUE(running.ok());
+  ASSERT_EQ(running->size(), 1u);
+  EXPECT_EQ((*running)[0].info.run_id, other);
+  auto two = tracker_->ListRunSummaries("fraud", std::nullopt, 2);
+  ASSERT_TRUE(two.ok());
+  ASSERT_EQ(two->size(), 2u);
+  EXPECT_EQ((*two)[1].info.run_id, fraud[2]);
+  EXPECT_EQ(tracker_->ListRunSummaries("nope").status().code(), StatusCode::kNotFound);
+}
+
+// More runs than one query's id list holds (500): every run still gets its
+// own summary.
+TEST_P(TrackerTest, RunSummariesSpanSeveralIdLists) {
+  std::vector<std::string> runs;
+  for (int i = 0; i < 503; ++i) {
+    runs.push_back(*tracker_->StartRun("fraud"));
+    ASSERT_TRUE(tracker_->LogMetric(runs.back(), "test.auprc", i).ok());
+  }
+  auto all = tracker_->ListRunSummaries("fraud");
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->size(), runs.size());
+  for (size_t i = 0; i < all->size(); ++i) {
+    const size_t logged = runs.size() - 1 - i;
+    ASSERT_EQ((*all)[i].info.run_id, runs[logged]);
+    ASSERT_DOUBLE_EQ((*all)[i].last_metrics.at("test.auprc"), static_cast<double>(logged));
+  }
+}
+
 TEST_P(TrackerTest, ArtifactsSurviveARestartAndAreVerified) {
   std::string run = *tracker_->StartRun("fraud");
   const std::string bytes(5000, 'm');
