@@ -177,6 +177,9 @@ TEST_F(ServeMlApiTest, C_RegistryShowsVersionsAliasesHistoryAndDecisions) {
   ASSERT_EQ(m["versions"].size(), 2u);
   EXPECT_EQ(m["versions"][0]["version"], 2);  // newest first
   EXPECT_TRUE(m["versions"][0]["test_auprc"].is_number());
+  for (const json& v : m["versions"]) {  // the same value the run's own page shows
+    EXPECT_EQ(v["test_auprc"], Get("/v1/runs/" + v["run_id"].get<std::string>())["metrics"]["test.auprc"]) << v.dump();
+  }
   const int64_t champion = m["champion"];
   EXPECT_EQ(ServedVersion(), champion);
   bool badge = false;

@@ -337,15 +337,17 @@ Result<Reply> GetModel(MlContext* mc, const Call& call) {
   LATHE_ASSIGN_OR_RETURN(std::vector<ml::ModelVersion> versions, store.registry->ListVersions(name));
   std::sort(versions.begin(), versions.end(),
             [](const ml::ModelVersion& a, const ml::ModelVersion& b) { return a.version > b.version; });
+  std::vector<std::string> run_ids;
+  for (const ml::ModelVersion& v : versions) run_ids.push_back(v.run_id);
+  LATHE_ASSIGN_OR_RETURN(auto last_metrics, store.tracker->LastMetrics(run_ids));
   json vs = json::array();
   for (const ml::ModelVersion& v : versions) {
     json aliases = json::array();
     if (model->champion == v.version) aliases.push_back(ml::kChampion);
     if (model->challenger == v.version) aliases.push_back(ml::kChallenger);
     json auprc = nullptr;
-    if (auto d = store.tracker->GetRunDetails(v.run_id); d.ok()) {
-      auto metrics = LastMetrics(*d);
-      if (auto it = metrics.find("test.auprc"); it != metrics.end()) auprc = NumberOrNull(it->second);
+    if (auto run = last_metrics.find(v.run_id); run != last_metrics.end()) {
+      if (auto it = run->second.find("test.auprc"); it != run->second.end()) auprc = NumberOrNull(it->second);
     }
     vs.push_back({{"version", v.version},
                   {"run_id", v.run_id},

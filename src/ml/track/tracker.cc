@@ -1,6 +1,7 @@
 #include "ml/track/tracker.h"
 
 #include <algorithm>
+#include <cstddef>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -273,50 +274,65 @@ Result<std::vector<RunInfo>> Tracker::QueryRuns(const std::string& experiment, s
   return runs;
 }
 
+namespace {
+
+// Calls query(params, "($1, ..., $n)") for bounded slices of ids, which keeps
+// each query well inside both engines' limits on bound parameters.
+Status ForEachIdList(const std::vector<std::string>& ids,
+                     const std::function<Status(const std::vector<DbValue>&, const std::string&)>& query) {
+  constexpr size_t kIdsPerQuery = 500;
+  for (size_t begin = 0; begin < ids.size(); begin += kIdsPerQuery) {
+    const size_t end = std::min(ids.size(), begin + kIdsPerQuery);
+    std::vector<DbValue> params(ids.begin() + static_cast<std::ptrdiff_t>(begin),
+                                ids.begin() + static_cast<std::ptrdiff_t>(end));
+    std::vector<std::string> slots;
+    for (size_t i = 1; i <= params.size(); ++i) slots.push_back(fmt::format("${}", i));
+    LATHE_RETURN_IF_ERROR(query(params, fmt::format("({})", fmt::join(slots, ", "))));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::map<std::string, std::map<std::string, double>>> Tracker::LastMetrics(
+    const std::vector<std::string>& run_ids) {
+  std::map<std::string, std::map<std::string, double>> out;
+  LATHE_RETURN_IF_ERROR(ForEachIdList(run_ids, [&](const std::vector<DbValue>& ids, const std::string& in) {
+    // The last point of each (run, key): highest step, then latest logged.
+    return db_->Query(fmt::format("SELECT run_id, key, value FROM (SELECT run_id, key, value, ROW_NUMBER() OVER "
+                                  "(PARTITION BY run_id, key ORDER BY step DESC, metric_id DESC) AS n "
+                                  "FROM run_metrics WHERE run_id IN {}) last_points WHERE n = 1",
+                                  in),
+                      ids, [&](const DbRow& r) {
+                        out[std::string(r.Text(0))][std::string(r.Text(1))] = r.Double(2);
+                        return Status::OK();
+                      });
+  }));
+  return out;
+}
+
 Result<std::vector<RunSummary>> Tracker::ListRunSummaries(const std::string& experiment,
                                                           std::optional<RunStatus> status, size_t limit) {
   LATHE_ASSIGN_OR_RETURN(std::vector<RunInfo> runs, QueryRuns(experiment, status, limit));
-  std::vector<RunSummary> out(runs.size());
-  std::map<std::string, RunSummary*, std::less<>> by_id;
-  for (size_t i = 0; i < runs.size(); ++i) {
-    out[i].info = std::move(runs[i]);
-    by_id[out[i].info.run_id] = &out[i];
-  }
-  auto summary = [&](std::string_view run_id) -> Result<RunSummary*> {
-    auto it = by_id.find(run_id);
-    if (it == by_id.end()) return Internal(fmt::format("row for run {}, which was not asked for", run_id));
-    return it->second;
-  };
-  // Bounded lists of ids keep each query well inside both engines' limits on
-  // bound parameters.
-  constexpr size_t kIdsPerQuery = 500;
-  for (size_t begin = 0; begin < out.size(); begin += kIdsPerQuery) {
-    const size_t end = std::min(out.size(), begin + kIdsPerQuery);
-    std::vector<DbValue> ids;
-    std::vector<std::string> slots;
-    for (size_t i = begin; i < end; ++i) {
-      ids.push_back(out[i].info.run_id);
-      slots.push_back(fmt::format("${}", ids.size()));
-    }
-    const std::string in = fmt::format("({})", fmt::join(slots, ", "));
-    // The last point of each (run, key): highest step, then latest logged.
-    LATHE_RETURN_IF_ERROR(db_->Query(
-        fmt::format("SELECT run_id, key, value FROM (SELECT run_id, key, value, ROW_NUMBER() OVER "
-                    "(PARTITION BY run_id, key ORDER BY step DESC, metric_id DESC) AS n FROM run_metrics "
-                    "WHERE run_id IN {}) last_points WHERE n = 1",
-                    in),
-        ids, [&](const DbRow& r) -> Status {
-          LATHE_ASSIGN_OR_RETURN(RunSummary * s, summary(r.Text(0)));
-          s->last_metrics[std::string(r.Text(1))] = r.Double(2);
-          return Status::OK();
-        }));
-    LATHE_RETURN_IF_ERROR(
-        db_->Query(fmt::format("SELECT run_id, key, value FROM run_tags WHERE run_id IN {}", in), ids,
-                   [&](const DbRow& r) -> Status {
-                     LATHE_ASSIGN_OR_RETURN(RunSummary * s, summary(r.Text(0)));
-                     s->tags[std::string(r.Text(1))] = std::string(r.Text(2));
-                     return Status::OK();
-                   }));
+  std::vector<std::string> run_ids;
+  for (const RunInfo& r : runs) run_ids.push_back(r.run_id);
+  LATHE_ASSIGN_OR_RETURN(auto last, LastMetrics(run_ids));
+  std::map<std::string, std::map<std::string, std::string>> tags;
+  LATHE_RETURN_IF_ERROR(ForEachIdList(run_ids, [&](const std::vector<DbValue>& ids, const std::string& in) {
+    return db_->Query(fmt::format("SELECT run_id, key, value FROM run_tags WHERE run_id IN {}", in), ids,
+                      [&](const DbRow& r) {
+                        tags[std::string(r.Text(0))][std::string(r.Text(1))] = std::string(r.Text(2));
+                        return Status::OK();
+                      });
+  }));
+  std::vector<RunSummary> out;
+  out.reserve(runs.size());
+  for (RunInfo& r : runs) {
+    RunSummary s;
+    if (auto it = last.find(r.run_id); it != last.end()) s.last_metrics = std::move(it->second);
+    if (auto it = tags.find(r.run_id); it != tags.end()) s.tags = std::move(it->second);
+    s.info = std::move(r);
+    out.push_back(std::move(s));
   }
   return out;
 }

@@ -102,12 +102,16 @@ class Tracker {
   Result<RunDetails> GetRunDetails(const std::string& run_id);
   // Runs newest first; experiment "" = all. NotFound for an unknown experiment.
   Result<std::vector<RunInfo>> ListRuns(const std::string& experiment = "");
-  // Runs newest first with their summaries, in three queries however many
-  // runs there are. experiment "" = all (NotFound for an unknown one); status
+  // Runs newest first with their summaries, in 1 + 2 queries per 500 runs
+  // (not per run). experiment "" = all (NotFound for an unknown one); status
   // nullopt = any; limit 0 = no limit.
   Result<std::vector<RunSummary>> ListRunSummaries(const std::string& experiment = "",
                                                    std::optional<RunStatus> status = std::nullopt, size_t limit = 0);
   Result<std::vector<std::string>> ListExperiments();
+  // Each run's last value of each metric key (highest step; the latest
+  // logged on a tie), by run id; runs without metrics, or unknown, are absent.
+  // One query per 500 ids.
+  Result<std::map<std::string, std::map<std::string, double>>> LastMetrics(const std::vector<std::string>& run_ids);
 
   storage::Db* db() const { return db_; }
   ArtifactStore* store() const { return store_; }

@@ -160,6 +160,13 @@ TEST_P(TrackerTest, RunSummariesMatchTheRunsDetails) {
   ASSERT_EQ(two->size(), 2u);
   EXPECT_EQ((*two)[1].info.run_id, fraud[2]);
   EXPECT_EQ(tracker_->ListRunSummaries("nope").status().code(), StatusCode::kNotFound);
+
+  auto last = tracker_->LastMetrics({fraud[3], other, "no-such-run"});
+  ASSERT_TRUE(last.ok()) << last.status().ToString();
+  ASSERT_EQ(last->size(), 1u);  // other has no metrics; the unknown id is absent
+  EXPECT_DOUBLE_EQ(last->at(fraud[3]).at("train.loss"), 3.25);
+  EXPECT_DOUBLE_EQ(last->at(fraud[3]).at("test.auprc"), 0.1 * 3);
+  EXPECT_TRUE(tracker_->LastMetrics({})->empty());
 }
 
 // More runs than one query's id list holds (500): every run still gets its
