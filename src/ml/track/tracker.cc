@@ -298,10 +298,10 @@ Result<std::map<std::string, std::map<std::string, double>>> Tracker::LastMetric
     const std::vector<std::string>& run_ids) {
   std::map<std::string, std::map<std::string, double>> out;
   LATHE_RETURN_IF_ERROR(ForEachIdList(run_ids, [&](const std::vector<DbValue>& ids, const std::string& in) {
-    // The last point of each (run, key): highest step, then latest logged.
-    return db_->Query(fmt::format("SELECT run_id, key, value FROM (SELECT run_id, key, value, ROW_NUMBER() OVER "
-                                  "(PARTITION BY run_id, key ORDER BY step DESC, metric_id DESC) AS n "
-                                  "FROM run_metrics WHERE run_id IN {}) last_points WHERE n = 1",
+    // In the index's order (run, key, step), then logging order: the last
+    // row of each (run, key) is its last point.
+    return db_->Query(fmt::format("SELECT run_id, key, value FROM run_metrics WHERE run_id IN {} "
+                                  "ORDER BY run_id, key, step, metric_id",
                                   in),
                       ids, [&](const DbRow& r) {
                         out[std::string(r.Text(0))][std::string(r.Text(1))] = r.Double(2);
