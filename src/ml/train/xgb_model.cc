@@ -154,6 +154,14 @@ Result<XgbModel> XgbModel::Load(const std::string& bytes) {
   LATHE_XGB(XGBoosterCreate(nullptr, 0, &raw));
   XgbModel model(raw);
   if (bytes.empty()) return Corruption("xgboost: empty model buffer");
+  // Lathe saves models as JSON. XGBoost reads any other buffer as its legacy
+  // binary format and trusts the lengths inside (a damaged buffer asked for an
+  // 8 EB string under AddressSanitizer), so anything else is refused here.
+  const size_t first = bytes.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos || bytes[first] != '{')
+    return Corruption(fmt::format("xgboost: model buffer is not a JSON model (first byte 0x{:02x}); Lathe saves "
+                                  "XGBoost models as JSON",
+                                  first == std::string::npos ? 0 : static_cast<unsigned char>(bytes[first])));
   if (XGBoosterLoadModelFromBuffer(raw, bytes.data(), bytes.size()) != 0)
     return Corruption(fmt::format("xgboost: XGBoosterLoadModelFromBuffer failed: {}", XGBGetLastError()));
   bst_ulong features = 0;
