@@ -526,6 +526,11 @@ Result<Reply> ListTries(MlContext* mc, const Call& call) {
   return JsonReply({{"object", "list"}, {"run_id", run_id}, {"data", data}});
 }
 
+Reply RunSucceeded(const std::string& run_id) {
+  return ErrorReply(409, "run " + run_id + " already succeeded; send \"force\": true to run every task again",
+                    "run_succeeded");
+}
+
 // Reaps a triggered run's process; if it died before its executor took the
 // run, the run is marked failed so that it does not stay queued forever.
 void WaitForTrigger(std::shared_ptr<MlContext> mc, pid_t pid, std::string run_id) {
@@ -619,6 +624,12 @@ Result<Reply> TriggerRun(std::shared_ptr<MlContext> mc, const Call& call) {
   auto dag = std::find_if(dags.begin(), dags.end(), [&](const pl::DagSpec& d) { return d.id == dag_id; });
   if (dag == dags.end()) return DagNotFound(mc.get(), dag_id);
   const std::string run_id = pl::StateStore::RunId(dag_id, date);
+  LATHE_ASSIGN_OR_RETURN(std::unique_ptr<storage::Db> db, mc->OpenDb());
+  pl::StateStore store(db.get());
+  // A run that has succeeded says so even while this server is still reaping
+  // the process that ran it.
+  LATHE_ASSIGN_OR_RETURN(std::optional<pl::RunRecord> before, store.GetRun(run_id));
+  if (before && before->state == "success" && !force) return RunSucceeded(run_id);
   if (!mc->BeginTrigger(run_id))
     return ErrorReply(409, "run " + run_id + " is already queued or running (started by this server)",
                       "run_in_progress");
@@ -632,8 +643,8 @@ Result<Reply> TriggerRun(std::shared_ptr<MlContext> mc, const Call& call) {
     }
   } release{mc.get(), run_id, handed_off};
 
-  LATHE_ASSIGN_OR_RETURN(std::unique_ptr<storage::Db> db, mc->OpenDb());
-  pl::StateStore store(db.get());
+  // Read again now that this server holds the run: another process may have
+  // moved it since.
   LATHE_ASSIGN_OR_RETURN(std::optional<pl::RunRecord> existing, store.GetRun(run_id));
   if (existing) {
     const std::string& state = existing->state;
@@ -641,9 +652,7 @@ Result<Reply> TriggerRun(std::shared_ptr<MlContext> mc, const Call& call) {
       return ErrorReply(409, "run " + run_id + " is already " + state + " (process " +
                                  std::to_string(existing->owner_pid) + ")",
                         "run_in_progress");
-    if (state == "success" && !force)
-      return ErrorReply(409, "run " + run_id + " already succeeded; send \"force\": true to run every task again",
-                        "run_succeeded");
+    if (state == "success" && !force) return RunSucceeded(run_id);
   }
   // Queued now, so that the run shows at once and a second trigger is refused.
   LATHE_ASSIGN_OR_RETURN(pl::RunRecord run, store.GetOrCreateRun(dag_id, date, "external", dag->source_path));
