@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 SCIFACT=${1:-../shared/data/scifact}
 ONLY=${2:-}
 [ "$ONLY" = "--only" ] && ONLY=${3:-}
-LATHE=build/lathe
+LATHE=${LATHE:-build/lathe}  # LATHE=other/lathe for an A/B of two builds
 LOAD=build/bench/serve_load
 STANDIN=build/tests/lathe_llm_standin
 SEARCH_REQUESTS=${SEARCH_REQUESTS:-20000}

@@ -19,6 +19,7 @@ packages=(
   libstemmer-dev              # Snowball stemmers
   libpoppler-cpp-dev          # PDF text extraction
   libssl-dev zlib1g-dev
+  libmimalloc-dev             # the lathe binary's malloc (LATHE_ALLOCATOR)
   libicu-dev                  # UTF-8 case folding, sentence boundaries
   libxml2-dev                 # HTML loader
   libcmark-gfm-dev libcmark-gfm-extensions-dev  # Markdown loader (GFM tables)

@@ -35,6 +35,19 @@ bool Contains(const std::vector<std::string>& v, const std::string& x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
 
+// The build's allocator is the one malloc really reaches (checked by the
+// binary on a live block).
+TEST(CliVersion, NamesTheAllocatorInUse) {
+  TempDir dir;
+  RunResult r = Lathe(dir, {"--version"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+#ifdef LATHE_EXPECT_MIMALLOC
+  EXPECT_EQ(r.out.rfind("lathe 0.1.0 (malloc: mimalloc ", 0), 0u) << r.out;
+#else
+  EXPECT_EQ(r.out, "lathe 0.1.0 (malloc: glibc)\n");
+#endif
+}
+
 TEST(CliIngest, SampleKnowledgeBaseIngestsEveryFileAndSearches) {
   TempDir dir;
   RunResult r = Lathe(dir, {"ingest", kKb, "-c", "kb", "--json"});

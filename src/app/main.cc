@@ -2,11 +2,37 @@
 // subcommand (see commands.h).
 #include <omp.h>
 
+#include <cstdlib>
+#include <string>
+
 #include <CLI/CLI.hpp>
+#ifdef LATHE_WITH_MIMALLOC
+#include <mimalloc.h>
+#endif
 
 #include "app/commands.h"
 #include "common/logging.h"
 #include "common/omp_threads.h"
+
+namespace {
+
+// Which allocator malloc really reaches, checked on a live block rather than
+// taken from the build options.
+std::string AllocatorName() {
+#ifdef LATHE_WITH_MIMALLOC
+  void* block = std::malloc(64);
+  const bool interposed = mi_is_in_heap_region(block);
+  std::free(block);
+  const int v = mi_version();
+  if (interposed) return "mimalloc " + std::to_string(v / 100) + "." + std::to_string(v % 100 / 10) + "." +
+                         std::to_string(v % 10);
+  return "glibc (mimalloc linked but not interposed)";
+#else
+  return "glibc";
+#endif
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   // FAISS and BLAS would spread one query over all cores and fight each other;
@@ -17,7 +43,7 @@ int main(int argc, char** argv) {
   lathe::app::AppContext ctx;
   int exit_code = 0;
   CLI::App app{"Lathe: a retrieval-augmented support assistant and an MLOps pipeline in one binary"};
-  app.set_version_flag("--version", "lathe 0.1.0");
+  app.set_version_flag("--version", "lathe 0.1.0 (malloc: " + AllocatorName() + ")");
   app.require_subcommand(1);
   app.add_option("--data-dir", ctx.settings.data_dir, "Directory holding the catalog, indexes and artifacts")
       ->capture_default_str();
