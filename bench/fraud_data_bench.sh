@@ -26,17 +26,10 @@ echo "rows $(field "$work/gen_sqlite.json" "['rows']")  seconds $(field "$work/g
   " generate-only seconds $(field "$work/gen_sqlite.json" "['generate_seconds']")  rows/s $sqlite_rate"
 
 echo "== generator -> PostgreSQL (COPY), throwaway server"
-pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-as_pg=()
-if [ "$(id -u)" -eq 0 ]; then as_pg=(runuser -u postgres --); fi
-pgdir="$work/pg"
-mkdir -p "$pgdir"
-[ "$(id -u)" -eq 0 ] && chown postgres "$pgdir"
-"${as_pg[@]}" "$pgbin/initdb" -D "$pgdir/data" -U postgres --auth=trust --no-locale --no-sync > /dev/null
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"${as_pg[@]}" "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w \
-  -o "-p $port -k $pgdir -c listen_addresses=127.0.0.1" start > /dev/null
-trap '"${as_pg[@]}" "$pgbin/pg_ctl" -D "$pgdir/data" -m fast -w stop > /dev/null' EXIT
+. "$src/bench/throwaway_postgres.sh"
+start_throwaway_postgres "$work/pg"
+pgbin=$PG_BIN
+port=$PG_PORT
 "$pgbin/createdb" -h 127.0.0.1 -p "$port" -U postgres bench
 "$lathe" --data-dir "$work/pgdata" data generate --days "$gen_days" --customers "$gen_customers" \
   --terminals $((gen_customers * 2)) --seed 1 --start 2026-01-01 --json \
