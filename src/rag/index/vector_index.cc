@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 #include "common/cpu_pool.h"
 #include "common/logging.h"
@@ -38,23 +39,13 @@ struct SlotSelector : faiss::IDSelector {
 
 int ResolveThreads(int threads) { return threads > 0 ? threads : static_cast<int>(HardwareThreads()); }
 
-// Threads for building IVF (k-means and list assignment), when the build
-// cannot split its queries across replicas (below): nearly all of the work is
-// BLAS products, which get the threads; FAISS's OpenMP loops around them stay
-// on one thread, because idle OpenMP workers spin beside the BLAS threads and
-// made a 2-thread build slower than a 1-thread one.
-struct BuildThreads {
-  explicit BuildThreads(int threads) : omp(1), blas(ResolveThreads(threads)) {}
-  ScopedOmpThreads omp;
-  ScopedBlasThreads blas;
-};
-
 // The nearest-centroid searches of an IVF build (every k-means iteration,
 // then the assignment of every vector to its list), split by query across one
 // replica of the centroids per thread (FAISS's IndexReplicas, a thread each),
-// each replica on one BLAS thread. Unlike threaded BLAS, which parallelises
-// only the products and leaves its threads spinning through the top-1
-// selection between them, the whole search runs on every thread.
+// each replica on one BLAS thread. Threaded BLAS parallelised only the
+// products and left its threads spinning through the top-1 selection between
+// them (and FAISS's own OpenMP workers spun beside them); here the whole
+// search runs on every thread.
 class CentroidReplicas {
  public:
   CentroidReplicas(int dim, int threads) : replicas_(static_cast<idx_t>(dim), /*threaded=*/true) {
@@ -80,16 +71,24 @@ class CentroidReplicas {
   faiss::IndexReplicas replicas_;
 };
 
-// Adds xb (n vectors) to a trained IVF index, its lists assigned by
-// `assigner` (an index holding the same centroids as ivf's quantizer).
-void AddAssigned(faiss::IndexIVFFlat* ivf, faiss::Index* assigner, idx_t n, const float* xb) {
+// Adds xb (n vectors) to the trained IVF index ivf, each to the list of its
+// nearest centroid, found on `threads` threads.
+void AddToLists(faiss::IndexIVFFlat* ivf, int threads, idx_t n, const float* xb) {
+  ScopedOmpThreads omp(1);
+  ScopedBlasThreads blas(1);
+  if (threads <= 1) {
+    ivf->add(n, xb);
+    return;
+  }
+  CentroidReplicas assigner(static_cast<int>(ivf->d), threads);
+  assigner.index()->add(static_cast<idx_t>(ivf->nlist), static_cast<faiss::IndexFlat*>(ivf->quantizer)->get_xb());
   // In pieces, as IndexIVF::add does, to bound the assignment buffers.
   const idx_t piece = idx_t{1} << 16;
   std::vector<float> distances(static_cast<size_t>(std::min(n, piece)));
   std::vector<idx_t> lists(distances.size());
   for (idx_t begin = 0; begin < n; begin += piece) {
     idx_t count = std::min(piece, n - begin);
-    assigner->search(count, xb + begin * ivf->d, 1, distances.data(), lists.data());
+    assigner.index()->search(count, xb + begin * ivf->d, 1, distances.data(), lists.data());
     ivf->add_core(count, xb + begin * ivf->d, nullptr, lists.data());
   }
 }
@@ -152,26 +151,20 @@ void VectorIndex::BuildIvf() {
     std::memcpy(train.data() + i * dim_, vector(static_cast<uint32_t>(src)), sizeof(float) * dim_);
   }
   auto t0 = std::chrono::steady_clock::now();
-  std::chrono::steady_clock::time_point t1;
-  if (threads <= 1) {
-    BuildThreads one(1);
-    ivf->train(static_cast<idx_t>(sample), train.data());
-    t1 = std::chrono::steady_clock::now();
-    ivf->add(static_cast<idx_t>(n), flat_->get_xb());
-  } else {
+  {
     ScopedOmpThreads omp(1);
     ScopedBlasThreads blas(1);
-    CentroidReplicas replicas(dim_, threads);
-    ivf->clustering_index = replicas.index();
+    std::optional<CentroidReplicas> replicas;
+    if (threads > 1) {
+      replicas.emplace(dim_, threads);
+      ivf->clustering_index = replicas->index();  // k-means assigns through them
+    }
     ivf->train(static_cast<idx_t>(sample), train.data());
     ivf->clustering_index = nullptr;
-    t1 = std::chrono::steady_clock::now();
-    // k-means left its last centroids in the replicas; the quantizer holds
-    // the same ones, normalised as the metric requires: assign with those.
-    replicas.index()->reset();
-    replicas.index()->add(static_cast<idx_t>(nlist), quantizer->get_xb());
-    AddAssigned(ivf.get(), replicas.index(), static_cast<idx_t>(n), flat_->get_xb());
   }
+  auto t1 = std::chrono::steady_clock::now();
+  // The quantizer holds the final centroids, normalised as the metric requires.
+  AddToLists(ivf.get(), threads, static_cast<idx_t>(n), flat_->get_xb());
   auto t2 = std::chrono::steady_clock::now();
   LOG_DEBUG("ivf: {} cells, trained on {} vectors in {:.3f} s, added {} in {:.3f} s", nlist, sample,
             std::chrono::duration<double>(t1 - t0).count(), n, std::chrono::duration<double>(t2 - t1).count());
@@ -266,9 +259,8 @@ void VectorIndex::Compact() {
   flat->add(static_cast<idx_t>(live_), live_vectors.data());
   flat_ = std::move(flat);
   if (ivf_) {
-    BuildThreads threads(options_.build_threads);
     ivf_->reset();
-    ivf_->add(static_cast<idx_t>(live_), flat_->get_xb());
+    AddToLists(ivf_.get(), ResolveThreads(options_.build_threads), static_cast<idx_t>(live_), flat_->get_xb());
   }
   alive_.assign(live_, 1);
 }
