@@ -20,7 +20,7 @@ namespace {
 // taken from the build options.
 std::string AllocatorName() {
 #ifdef LATHE_WITH_MIMALLOC
-  void* block = std::malloc(64);
+  void* block = std::calloc(1, 64);
   const bool interposed = mi_is_in_heap_region(block);
   std::free(block);
   const int v = mi_version();
@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
   lathe::app::AppContext ctx;
   int exit_code = 0;
   CLI::App app{"Lathe: a retrieval-augmented support assistant and an MLOps pipeline in one binary"};
-  app.set_version_flag("--version", "lathe 0.1.0 (malloc: " + AllocatorName() + ")");
+  app.set_version_flag("--version", [] { return "lathe 0.1.0 (malloc: " + AllocatorName() + ")"; });
   app.require_subcommand(1);
   app.add_option("--data-dir", ctx.settings.data_dir, "Directory holding the catalog, indexes and artifacts")
       ->capture_default_str();
